@@ -1,0 +1,682 @@
+//! Connections to the GNU Health database, SQLite or PostgreSQL, behind one small API:
+//! build a statement with [`Sql`] (placeholders and id lists rendered for the dialect),
+//! run it with [`Database::query`], read the [`Row`]s. Values come back in Tryton's own
+//! text forms whatever the backend (dates `YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS[.ffffff]`),
+//! so the mappings never see a dialect difference.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+/// SQL dialect of a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Database failures, split by who is to blame.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached or opened: a 503 for the client.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A statement failed: a bug on our side or an unexpected schema.
+    #[error("database query failed: {0}")]
+    Query(String),
+}
+
+/// One bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+    IntList(Vec<i64>),
+}
+
+/// A statement under construction for one dialect.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    dialect: Dialect,
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    pub fn new(dialect: Dialect) -> Self {
+        Sql {
+            dialect,
+            text: String::with_capacity(256),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// Append SQL text (never user input: values go through [`Sql::param`]).
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Append a placeholder bound to `p`.
+    pub fn param(&mut self, p: Param) -> &mut Self {
+        self.params.push(p);
+        let n = self.params.len();
+        match self.dialect {
+            Dialect::Sqlite => self.text.push_str(&format!("?{n}")),
+            Dialect::Postgres => self.text.push_str(&format!("${n}")),
+        }
+        self
+    }
+
+    /// `expr IN (ids)` with the whole list bound as one parameter, so the statement text
+    /// (and its prepared plan) is the same whatever the number of ids.
+    pub fn in_ids(&mut self, expr: &str, ids: &[i64]) -> &mut Self {
+        self.push(expr);
+        match self.dialect {
+            Dialect::Sqlite => {
+                self.push(" IN (SELECT value FROM json_each(");
+                let list = format!(
+                    "[{}]",
+                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                );
+                self.param(Param::Text(list));
+                self.push("))")
+            }
+            Dialect::Postgres => {
+                self.push(" = ANY(");
+                self.param(Param::IntList(ids.to_vec()));
+                self.push(")")
+            }
+        }
+    }
+
+    /// `fold(expr)`: lower-case and accent-free text, the normal form of string search.
+    pub fn fold_expr(&self, expr: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("ghf_fold({expr})"),
+            Dialect::Postgres => {
+                let (from, to) = fhir::search::fold_table();
+                format!("translate(lower({expr}), '{from}', '{to}')")
+            }
+        }
+    }
+
+    /// A boolean column as a SQL truth value (SQLite stores 0/1 or NULL).
+    pub fn is_true(&self, expr: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("COALESCE({expr}, 0) = 1"),
+            Dialect::Postgres => format!("COALESCE({expr}, false)"),
+        }
+    }
+}
+
+/// One value of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+}
+
+/// A result row, read by column index.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    fn get(&self, i: usize) -> &Val {
+        self.0.get(i).unwrap_or(&Val::Null)
+    }
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.get(i) {
+            Val::Int(v) => Some(*v),
+            Val::Float(v) => Some(*v as i64),
+            Val::Bool(b) => Some(i64::from(*b)),
+            Val::Text(t) => t.trim().parse().ok(),
+            _ => None,
+        }
+    }
+    pub fn int(&self, i: usize) -> i64 {
+        self.opt_int(i).unwrap_or_default()
+    }
+    pub fn opt_float(&self, i: usize) -> Option<f64> {
+        match self.get(i) {
+            Val::Float(v) => Some(*v),
+            Val::Int(v) => Some(*v as f64),
+            // Tryton stores SQLite NUMERIC as a BLOB holding the ASCII decimal.
+            Val::Text(t) => t.trim().parse().ok(),
+            Val::Bytes(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
+            _ => None,
+        }
+    }
+    /// Text, with empty strings treated as absent (Tryton's empty choice is NULL, but
+    /// hand-edited rows hold '').
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match self.get(i) {
+            Val::Text(t) if !t.is_empty() => Some(t.clone()),
+            Val::Int(v) => Some(v.to_string()),
+            Val::Float(v) => Some(v.to_string()),
+            Val::Bytes(b) => String::from_utf8(b.clone()).ok().filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    }
+    pub fn opt_str(&self, i: usize) -> Option<&str> {
+        match self.get(i) {
+            Val::Text(t) if !t.is_empty() => Some(t.as_str()),
+            _ => None,
+        }
+    }
+    /// Booleans: NULL is false, as in Tryton.
+    pub fn bool(&self, i: usize) -> bool {
+        self.opt_bool(i).unwrap_or(false)
+    }
+    pub fn opt_bool(&self, i: usize) -> Option<bool> {
+        match self.get(i) {
+            Val::Bool(b) => Some(*b),
+            Val::Int(v) => Some(*v != 0),
+            Val::Text(t) => Some(t == "1" || t.eq_ignore_ascii_case("true")),
+            _ => None,
+        }
+    }
+    pub fn bytes(&self, i: usize) -> Option<&[u8]> {
+        match self.get(i) {
+            Val::Bytes(b) if !b.is_empty() => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// A SQLite connection pool: rusqlite is synchronous, so statements run on tokio's blocking
+/// pool with a connection taken from here.
+struct SqlitePool {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl SqlitePool {
+    fn open(&self) -> Result<rusqlite::Connection, DbError> {
+        use rusqlite::OpenFlags;
+        // Never create the file: a missing database is a configuration error.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags).map_err(|e| {
+            DbError::Unavailable(format!("cannot open {}: {e}", self.path.display()))
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        register_fold(&conn).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        Ok(conn)
+    }
+
+    fn take(&self) -> Result<rusqlite::Connection, DbError> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        match idle {
+            Some(c) => Ok(c),
+            None => self.open(),
+        }
+    }
+
+    fn give_back(&self, conn: rusqlite::Connection) {
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < 16
+        {
+            v.push(conn);
+        }
+    }
+}
+
+/// `ghf_fold(text)`: the SQLite side of FHIR's case- and accent-insensitive string search.
+fn register_fold(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "ghf_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let v: Option<String> = ctx.get(0)?;
+            Ok(v.map(|s| fhir::search::fold(&s)))
+        },
+    )
+}
+
+/// The GNU Health database.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Backend>,
+}
+
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(deadpool_postgres::Pool),
+}
+
+impl Database {
+    /// Open `sqlite:///abs/path.sqlite` or `postgresql://user:pass@host:port/db`.
+    /// Checks that the database answers before returning.
+    pub async fn connect(url: &str) -> Result<Database, DbError> {
+        let backend = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError::Unavailable(
+                    "sqlite URL needs a path: sqlite:///abs/path/health.sqlite".into(),
+                ));
+            }
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(DbError::Unavailable(format!(
+                    "SQLite database {} does not exist",
+                    path.display()
+                )));
+            }
+            Backend::Sqlite(SqlitePool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            })
+        } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
+            let pg: tokio_postgres::Config = url
+                .parse()
+                .map_err(|e| DbError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+            let mgr = deadpool_postgres::Manager::from_config(
+                pg,
+                tokio_postgres::NoTls,
+                deadpool_postgres::ManagerConfig {
+                    recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+                },
+            );
+            let pool = deadpool_postgres::Pool::builder(mgr)
+                .max_size(16)
+                .wait_timeout(Some(std::time::Duration::from_secs(5)))
+                .create_timeout(Some(std::time::Duration::from_secs(5)))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .build()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            Backend::Postgres(pool)
+        } else {
+            return Err(DbError::Unavailable(format!(
+                "unsupported database URL (use sqlite:///path or postgresql://…): {}",
+                redact_url(url)
+            )));
+        };
+        let db = Database {
+            inner: Arc::new(backend),
+        };
+        let mut probe = db.sql();
+        probe.push("SELECT COUNT(*) FROM gnuhealth_patient");
+        db.query(&probe).await?;
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match &*self.inner {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A new statement in this database's dialect.
+    pub fn sql(&self) -> Sql {
+        Sql::new(self.dialect())
+    }
+
+    /// Run a query and return all its rows.
+    pub async fn query(&self, sql: &Sql) -> Result<Vec<Row>, DbError> {
+        match &*self.inner {
+            Backend::Sqlite(_) => {
+                let this = self.inner.clone();
+                let sql = sql.clone();
+                tokio::task::spawn_blocking(move || match &*this {
+                    Backend::Sqlite(pool) => {
+                        let conn = pool.take()?;
+                        let res = sqlite_query(&conn, &sql);
+                        pool.give_back(conn);
+                        res
+                    }
+                    Backend::Postgres(_) => Err(DbError::Query("backend changed".into())),
+                })
+                .await
+                .map_err(|e| DbError::Query(format!("query task failed: {e}")))?
+            }
+            Backend::Postgres(pool) => {
+                let client = pool
+                    .get()
+                    .await
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                let stmt = client
+                    .prepare_cached(sql.text())
+                    .await
+                    .map_err(pg_error)?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    sql.params().iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let rows = client.query(&stmt, &params).await.map_err(pg_error)?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    /// Run a statement that changes rows (login attempts, demo set-up); returns the count.
+    pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
+        match &*self.inner {
+            Backend::Sqlite(_) => {
+                let this = self.inner.clone();
+                let sql = sql.clone();
+                tokio::task::spawn_blocking(move || match &*this {
+                    Backend::Sqlite(pool) => {
+                        let conn = pool.take()?;
+                        let params = sqlite_params(&sql);
+                        let res = conn
+                            .execute(sql.text(), rusqlite::params_from_iter(params.iter()))
+                            .map(|n| n as u64)
+                            .map_err(sqlite_error);
+                        pool.give_back(conn);
+                        res
+                    }
+                    Backend::Postgres(_) => Err(DbError::Query("backend changed".into())),
+                })
+                .await
+                .map_err(|e| DbError::Query(format!("query task failed: {e}")))?
+            }
+            Backend::Postgres(pool) => {
+                let client = pool
+                    .get()
+                    .await
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    sql.params().iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                client.execute(sql.text(), &params).await.map_err(pg_error)
+            }
+        }
+    }
+}
+
+/// A URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn sqlite_error(e: rusqlite::Error) -> DbError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::NotADatabase
+                    | rusqlite::ErrorCode::DatabaseCorrupt
+                    | rusqlite::ErrorCode::SystemIoFailure
+            ) =>
+        {
+            DbError::Unavailable(e.to_string())
+        }
+        _ => DbError::Query(e.to_string()),
+    }
+}
+
+fn pg_error(e: tokio_postgres::Error) -> DbError {
+    if e.is_closed() || e.as_db_error().is_none() {
+        DbError::Unavailable(e.to_string())
+    } else {
+        DbError::Query(e.to_string())
+    }
+}
+
+fn sqlite_params(sql: &Sql) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    sql.params()
+        .iter()
+        .map(|p| match p {
+            Param::Int(v) => V::Integer(*v),
+            Param::Float(v) => V::Real(*v),
+            Param::Text(v) => V::Text(v.clone()),
+            Param::Bool(v) => V::Integer(i64::from(*v)),
+            Param::Date(d) => V::Text(d.format("%Y-%m-%d").to_string()),
+            Param::DateTime(d) => V::Text(crate::tryton::format_timestamp(d)),
+            Param::IntList(ids) => V::Text(format!(
+                "[{}]",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            )),
+        })
+        .collect()
+}
+
+fn sqlite_query(conn: &rusqlite::Connection, sql: &Sql) -> Result<Vec<Row>, DbError> {
+    use rusqlite::types::ValueRef;
+    let mut stmt = conn.prepare_cached(sql.text()).map_err(sqlite_error)?;
+    let ncol = stmt.column_count();
+    let params = sqlite_params(sql);
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(sqlite_error)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(sqlite_error)? {
+        let mut vals = Vec::with_capacity(ncol);
+        for i in 0..ncol {
+            let v = match r.get_ref(i).map_err(sqlite_error)? {
+                ValueRef::Null => Val::Null,
+                ValueRef::Integer(v) => Val::Int(v),
+                ValueRef::Real(v) => Val::Float(v),
+                ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
+            };
+            vals.push(v);
+        }
+        out.push(Row(vals));
+    }
+    Ok(out)
+}
+
+fn pg_row(row: &tokio_postgres::Row) -> Result<Row, DbError> {
+    let mut vals = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let v: PgVal = row
+            .try_get(i)
+            .map_err(|e| DbError::Query(format!("column {i}: {e}")))?;
+        vals.push(v.0);
+    }
+    Ok(Row(vals))
+}
+
+/// Decodes any column type Tryton uses into a [`Val`].
+struct PgVal(Val);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for PgVal {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let v = match *ty {
+            Type::BOOL => Val::Bool(bool::from_sql(ty, raw)?),
+            Type::INT2 => Val::Int(i16::from_sql(ty, raw)?.into()),
+            Type::INT4 => Val::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT8 => Val::Int(i64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Val::Float(f32::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Val::Float(f64::from_sql(ty, raw)?),
+            Type::NUMERIC => Val::Text(decode_numeric(raw)?),
+            Type::DATE => Val::Text(NaiveDate::from_sql(ty, raw)?.format("%Y-%m-%d").to_string()),
+            Type::TIMESTAMP => Val::Text(crate::tryton::format_timestamp(
+                &NaiveDateTime::from_sql(ty, raw)?,
+            )),
+            Type::TIME => Val::Text(
+                chrono::NaiveTime::from_sql(ty, raw)?
+                    .format("%H:%M:%S")
+                    .to_string(),
+            ),
+            Type::BYTEA => Val::Bytes(raw.to_vec()),
+            Type::INTERVAL => Val::Null,
+            _ => Val::Text(String::from_utf8_lossy(raw).into_owned()),
+        };
+        Ok(PgVal(v))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(PgVal(Val::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// PostgreSQL's binary NUMERIC as a decimal string.
+fn decode_numeric(raw: &[u8]) -> Result<String, Box<dyn std::error::Error + Sync + Send>> {
+    let word = |i: usize| -> Result<i16, Box<dyn std::error::Error + Sync + Send>> {
+        raw.get(i..i + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| "short numeric".into())
+    };
+    let ndigits = word(0)?.max(0) as usize;
+    let weight = word(2)? as i32;
+    let sign = word(4)? as u16;
+    let dscale = word(6)?.max(0) as usize;
+    if sign == 0xC000 {
+        return Ok("NaN".into());
+    }
+    let digits: Vec<i16> = (0..ndigits)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Result<_, _>>()?;
+    let mut int_part = String::new();
+    for k in 0..=weight.max(-1) {
+        let d = digits.get(k as usize).copied().unwrap_or(0);
+        if int_part.is_empty() {
+            int_part = d.to_string();
+        } else {
+            int_part.push_str(&format!("{d:04}"));
+        }
+    }
+    if int_part.is_empty() {
+        int_part.push('0');
+    }
+    let mut frac = String::new();
+    let mut k = weight + 1;
+    while frac.len() < dscale {
+        let d = if k < 0 {
+            0
+        } else {
+            digits.get(k as usize).copied().unwrap_or(0)
+        };
+        frac.push_str(&format!("{d:04}"));
+        k += 1;
+    }
+    frac.truncate(dscale);
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    Ok(if frac.is_empty() {
+        format!("{sign}{int_part}")
+    } else {
+        format!("{sign}{int_part}.{frac}")
+    })
+}
+
+impl ToSql for Param {
+    /// Binds to whatever type PostgreSQL inferred for the placeholder, so one [`Param`]
+    /// works against `integer`, `date`, `timestamp` or text columns alike.
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match (self, ty) {
+            (Param::Int(v), &Type::INT2) => i16::try_from(*v)?.to_sql(ty, out),
+            (Param::Int(v), &Type::INT4) => i32::try_from(*v)?.to_sql(ty, out),
+            (Param::Int(v), &Type::INT8) => v.to_sql(ty, out),
+            (Param::Int(v), &Type::FLOAT8) => (*v as f64).to_sql(ty, out),
+            (Param::Float(v), &Type::FLOAT8) => v.to_sql(ty, out),
+            (Param::Float(v), &Type::FLOAT4) => (*v as f32).to_sql(ty, out),
+            (Param::Bool(v), _) => v.to_sql(ty, out),
+            (Param::Date(d), &Type::TIMESTAMP) => d
+                .and_hms_opt(0, 0, 0)
+                .ok_or("bad date")?
+                .to_sql(ty, out),
+            (Param::Date(d), _) => d.to_sql(ty, out),
+            (Param::DateTime(d), &Type::DATE) => d.date().to_sql(ty, out),
+            (Param::DateTime(d), _) => d.to_sql(ty, out),
+            (Param::IntList(v), &Type::INT4_ARRAY) => {
+                let v: Vec<i32> = v
+                    .iter()
+                    .map(|x| i32::try_from(*x))
+                    .collect::<Result<_, _>>()?;
+                v.to_sql(ty, out)
+            }
+            (Param::IntList(v), _) => v.to_sql(ty, out),
+            (Param::Text(s), _) => s.as_str().to_sql(ty, out),
+            (p, t) => Err(format!("cannot bind {p:?} as {t}").into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_per_dialect() {
+        let mut s = Sql::new(Dialect::Postgres);
+        s.push("SELECT 1 WHERE a = ").param(Param::Int(1));
+        s.push(" AND ").in_ids("b", &[1, 2]);
+        assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = ANY($2)");
+        let mut s = Sql::new(Dialect::Sqlite);
+        s.push("SELECT 1 WHERE a = ").param(Param::Int(1));
+        s.push(" AND ").in_ids("b", &[1, 2]);
+        assert_eq!(
+            s.text(),
+            "SELECT 1 WHERE a = ?1 AND b IN (SELECT value FROM json_each(?2))"
+        );
+        assert_eq!(s.params()[1], Param::Text("[1,2]".into()));
+    }
+
+    #[test]
+    fn numeric_decoding() {
+        // 28.10384: weight 0, digits [28, 1038, 4000], dscale 5
+        let mut raw = Vec::new();
+        for w in [3i16, 0, 0, 5, 28, 1038, 4000] {
+            raw.extend_from_slice(&w.to_be_bytes());
+        }
+        assert_eq!(decode_numeric(&raw).ok().as_deref(), Some("28.10384"));
+        // -15.5: sign 0x4000
+        let mut raw = Vec::new();
+        for w in [2i16, 0, 0x4000, 1, 15, 5000] {
+            raw.extend_from_slice(&w.to_be_bytes());
+        }
+        assert_eq!(decode_numeric(&raw).ok().as_deref(), Some("-15.5"));
+    }
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            redact_url("postgresql://u:secret@h:5432/db"),
+            "postgresql://u:***@h:5432/db"
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! The resource types this server serves. Every type is declared once, here; routing and
+//! the CapabilityStatement are derived from this list.
+
+use fhir::capability::{ResourceOffer, SearchParamOffer};
+
+use crate::resources::{self, ResourceDef};
+
+/// Interactions implemented for every resource type.
+pub const INTERACTIONS: &[&str] = &["read", "search-type"];
+
+/// All served resource types.
+pub fn all() -> &'static [&'static ResourceDef] {
+    ALL
+}
+
+static ALL: &[&ResourceDef] = &[&resources::patient::PATIENT];
+
+/// The definition of a resource type by its FHIR name.
+pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
+    all().iter().copied().find(|d| d.type_name == type_name)
+}
+
+/// What the CapabilityStatement says about each type.
+pub fn offers() -> Vec<ResourceOffer> {
+    all()
+        .iter()
+        .map(|d| {
+            let mut search_params: Vec<SearchParamOffer> = fhir::capability::COMMON_SEARCH_PARAMS
+                .iter()
+                .map(|(name, type_, def)| SearchParamOffer {
+                    name,
+                    type_,
+                    definition: Some((*def).to_owned()),
+                    documentation: None,
+                })
+                .collect();
+            search_params.extend(d.params.iter().map(|p| SearchParamOffer {
+                name: p.name,
+                type_: p.kind.as_str(),
+                definition: Some(p.definition.to_owned()),
+                documentation: None,
+            }));
+            ResourceOffer {
+                type_name: d.type_name,
+                interactions: INTERACTIONS,
+                search_params,
+            }
+        })
+        .collect()
+}

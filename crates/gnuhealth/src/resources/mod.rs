@@ -1,0 +1,207 @@
+//! The FHIR resource types served, one module per type. Each module declares a
+//! [`ResourceDef`]: where its rows live, its search parameters (each a path to the SQL
+//! holding the value) and its batched loader (a fixed number of queries for any number
+//! of ids, then rows → FHIR JSON).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+
+use crate::db::{Database, DbError, Row};
+
+pub mod patient;
+
+/// What a loader needs to know about the request beyond the ids.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The server's public base URL (no trailing slash); identifier and code systems that
+    /// are GNU Health's own live under it.
+    pub base_url: String,
+}
+
+impl Context {
+    /// The URI of one of this server's own naming systems, e.g. `…/sid/puid`.
+    pub fn system(&self, local: &str) -> String {
+        format!("{}/{}", self.base_url, local)
+    }
+}
+
+pub type LoadFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Value>, DbError>> + Send + 'a>>;
+
+/// A batched loader: the resources for `ids` (FHIR ids), in any order, missing ids skipped.
+pub type Loader = for<'a> fn(&'a Database, &'a Context, &'a [String]) -> LoadFuture<'a>;
+
+/// One FHIR resource type and how it maps to GNU Health.
+pub struct ResourceDef {
+    pub type_name: &'static str,
+    /// The Tryton models whose rows make the resource (the first is the main one).
+    pub models: &'static [&'static str],
+    /// FROM clause; the main row has the alias `r`.
+    pub from: &'static str,
+    /// Conditions always applied (e.g. Observation excludes test-type templates).
+    pub filter: &'static [Cond],
+    /// SQL expression of the FHIR id, and whether it is an integer or text.
+    pub key: &'static str,
+    pub key_is_text: bool,
+    /// SQL expression of the last-update time of the main row.
+    pub last_updated: &'static str,
+    pub params: &'static [SearchParam],
+    pub load: Loader,
+}
+
+/// A static condition on the rows of a resource type.
+#[derive(Debug, Clone, Copy)]
+pub enum Cond {
+    /// Raw SQL (dialect-neutral).
+    Sql(&'static str),
+    /// A boolean column is true (NULL is false, as in Tryton).
+    IsTrue(&'static str),
+    /// A boolean column is false or NULL.
+    IsFalse(&'static str),
+}
+
+/// The R4 search parameter types implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Token,
+    Date,
+    Reference,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Token => "token",
+            Kind::Date => "date",
+            Kind::Reference => "reference",
+        }
+    }
+}
+
+/// A search parameter and the SQL paths that hold its values (a row matches when any path does).
+pub struct SearchParam {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Canonical URL of the R4 SearchParameter.
+    pub definition: &'static str,
+    pub paths: &'static [Path],
+    /// For reference parameters: the resource types the reference may point to.
+    pub targets: &'static [&'static str],
+}
+
+/// Where one value of a search parameter is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Path {
+    /// `None`: `expr` is over the main row; `Some((from, on))`: the value is in child rows,
+    /// matched with `EXISTS (SELECT 1 FROM from WHERE on AND …)`.
+    pub join: Option<(&'static str, &'static str)>,
+    pub expr: &'static str,
+    pub value: Stored,
+    /// Extra condition for this path (e.g. the identifier type of an alternative id).
+    pub when: Option<&'static str>,
+}
+
+/// How the stored value relates to the FHIR search value.
+#[derive(Debug, Clone, Copy)]
+pub enum Stored {
+    /// Text compared as a FHIR string.
+    Text,
+    /// A token whose code is stored as is, in the given system.
+    Code(System),
+    /// A token whose FHIR codes map to stored codes: `(fhir code, stored codes)`.
+    Mapped(System, &'static [(&'static str, &'static [&'static str])]),
+    /// A boolean column searched as token `true`/`false`.
+    Bool,
+    /// A calendar date column.
+    Date,
+    /// A timestamp column (naive UTC).
+    Timestamp,
+    /// An integer foreign key (reference parameters).
+    Id,
+}
+
+/// The system of a token value.
+#[derive(Debug, Clone, Copy)]
+pub enum System {
+    /// No system.
+    None,
+    /// A fixed canonical URI.
+    Fixed(&'static str),
+    /// A system of this server, under its base URL.
+    Local(&'static str),
+}
+
+impl System {
+    pub fn resolve(&self, ctx: &Context) -> Option<String> {
+        match self {
+            System::None => None,
+            System::Fixed(s) => Some((*s).to_owned()),
+            System::Local(s) => Some(ctx.system(s)),
+        }
+    }
+}
+
+impl Path {
+    /// A value on the main row.
+    pub const fn col(expr: &'static str, value: Stored) -> Path {
+        Path {
+            join: None,
+            expr,
+            value,
+            when: None,
+        }
+    }
+    /// A value in child rows.
+    pub const fn child(
+        from: &'static str,
+        on: &'static str,
+        expr: &'static str,
+        value: Stored,
+    ) -> Path {
+        Path {
+            join: Some((from, on)),
+            expr,
+            value,
+            when: None,
+        }
+    }
+    /// The same path, restricted by an extra condition.
+    pub const fn when(self, cond: &'static str) -> Path {
+        Path {
+            when: Some(cond),
+            ..self
+        }
+    }
+}
+
+/// The integer ids among FHIR ids (others cannot exist for integer-keyed resources).
+pub fn int_ids(ids: &[String]) -> Vec<i64> {
+    ids.iter().filter_map(|s| s.parse().ok()).collect()
+}
+
+/// Group child rows by their parent id (column `col`), keeping row order.
+pub fn group_by(rows: Vec<Row>, col: usize) -> std::collections::HashMap<i64, Vec<Row>> {
+    let mut map: std::collections::HashMap<i64, Vec<Row>> = std::collections::HashMap::new();
+    for r in rows {
+        map.entry(r.int(col)).or_default().push(r);
+    }
+    map
+}
+
+/// The `meta` of a resource whose rows were last updated at `stamp` (Tryton's text form).
+pub fn meta(stamp: Option<&str>) -> Option<fhir::datatypes::Meta> {
+    let stamp = stamp?;
+    Some(fhir::datatypes::Meta {
+        version_id: crate::tryton::version_id(stamp),
+        last_updated: crate::tryton::fhir_datetime(stamp),
+        ..Default::default()
+    })
+}
+
+/// Serialize a mapped resource struct.
+pub fn to_json<T: serde::Serialize>(resource: &T) -> Result<Value, DbError> {
+    serde_json::to_value(resource).map_err(|e| DbError::Query(format!("serialization: {e}")))
+}

@@ -1,0 +1,711 @@
+//! Patient ← `gnuhealth_patient` + its person party (`party_party`), with names
+//! (`gnuhealth_person_name`), contact mechanisms, the domiciliary unit (home address),
+//! other addresses, alternative identifiers and the preferred language.
+
+use std::collections::HashMap;
+
+use fhir::datatypes::{
+    Address, Attachment, CodeableConcept, Coding, ContactPoint, Extension, ExtensionValue,
+    HumanName, Identifier, Period, Reference,
+};
+use fhir::resources::patient::{Patient, PatientCommunication, PatientContact, PatientLink};
+use serde_json::Value;
+
+use super::{
+    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
+    int_ids, meta, to_json,
+};
+use crate::db::{Database, DbError, Row};
+use crate::tryton::{fhir_date, fhir_datetime, newest};
+
+pub const GENDER_SYSTEM: &str = "http://hl7.org/fhir/administrative-gender";
+
+/// FHIR administrative gender ← `party_party.gender`.
+pub const GENDERS: &[(&str, &[&str])] = &[
+    ("male", &["m"]),
+    ("female", &["f"]),
+    ("other", &["nb", "other"]),
+    ("unknown", &["nd", "u"]),
+];
+
+/// FHIR gender of a stored gender code.
+pub fn gender(code: &str) -> Option<&'static str> {
+    GENDERS
+        .iter()
+        .find(|(_, stored)| stored.contains(&code))
+        .map(|(fhir, _)| *fhir)
+}
+
+/// Naming systems of GNU Health's person identifiers (under the server's base URL).
+pub mod sid {
+    pub const PUID: &str = "sid/puid";
+    pub const FEDERATION: &str = "sid/federation-account";
+    pub const PARTY_CODE: &str = "sid/party-code";
+    /// `gnuhealth_person_alternative_identification.alternative_id_type` → (system, v2-0203 type).
+    pub const ALTERNATIVE: &[(&str, &str, Option<&str>)] = &[
+        ("country_id", "sid/country-id", Some("NI")),
+        ("passport", "sid/passport", Some("PPN")),
+        ("medical_record", "sid/medical-record", Some("MR")),
+        ("ghealth_federation", "sid/federation-account", None),
+        ("other", "sid/other-id", None),
+    ];
+}
+
+const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
+const TELECOM_JOIN: (&str, &str) = (
+    "party_contact_mechanism cm",
+    "cm.party = r.party AND cm.active = TRUE",
+);
+const ALT_JOIN: (&str, &str) = (
+    "gnuhealth_person_alternative_identification ai",
+    "ai.party = r.party",
+);
+const DU_JOIN: (&str, &str) = ("gnuhealth_du du", "du.id = p.du");
+const ADDRESS_JOIN: (&str, &str) = (
+    "party_address pa",
+    "pa.party = r.party AND pa.active = TRUE",
+);
+
+/// The identifier paths of a person party (`p`), shared with Practitioner.
+#[macro_export]
+macro_rules! person_identifier_paths {
+    () => {
+        &[
+            Path::col("p.ref", Stored::Code(System::Local(sid::PUID))),
+            Path::col(
+                "p.federation_account",
+                Stored::Code(System::Local(sid::FEDERATION)),
+            ),
+            Path::col("p.code", Stored::Code(System::Local(sid::PARTY_CODE))),
+            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/country-id")))
+                .when("ai.alternative_id_type = 'country_id'"),
+            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/passport")))
+                .when("ai.alternative_id_type = 'passport'"),
+            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/medical-record")))
+                .when("ai.alternative_id_type = 'medical_record'"),
+            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local(sid::FEDERATION)))
+                .when("ai.alternative_id_type = 'ghealth_federation'"),
+            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/other-id")))
+                .when("(ai.alternative_id_type = 'other' OR ai.alternative_id_type IS NULL)"),
+        ]
+    };
+}
+
+pub static PATIENT: ResourceDef = ResourceDef {
+    type_name: "Patient",
+    models: &["gnuhealth.patient", "party.party"],
+    from: "gnuhealth_patient r JOIN party_party p ON p.id = r.party",
+    filter: &[],
+    key: "r.id",
+    key_is_text: false,
+    last_updated: "COALESCE(r.write_date, r.create_date)",
+    params: &[
+        SearchParam {
+            name: "identifier",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+            paths: person_identifier_paths!(),
+            targets: &[],
+        },
+        SearchParam {
+            name: "name",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Patient-name",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
+                Path::col("p.lastname", Stored::Text),
+                Path::col("p.name", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "family",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-family",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+                Path::col("p.lastname", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "given",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-given",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Text),
+                Path::col("p.name", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "birthdate",
+            kind: Kind::Date,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-birthdate",
+            paths: &[Path::col("p.dob", Stored::Date)],
+            targets: &[],
+        },
+        SearchParam {
+            name: "gender",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
+            paths: &[Path::col(
+                "p.gender",
+                Stored::Mapped(System::Fixed(GENDER_SYSTEM), GENDERS),
+            )],
+            targets: &[],
+        },
+        SearchParam {
+            name: "telecom",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
+            paths: &[
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("phone")))
+                    .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("fax")))
+                    .when("cm.type = 'fax'"),
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("email")))
+                    .when("cm.type = 'email'"),
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("url")))
+                    .when("cm.type = 'website'"),
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("other")))
+                    .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "phone",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
+            paths: &[
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::None))
+                    .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value_compact", Stored::Code(System::None))
+                    .when("cm.type IN ('phone', 'mobile')"),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "email",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-email",
+            paths: &[
+                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::None))
+                    .when("cm.type = 'email'"),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_street", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_district", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.postal_code", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-city",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-postalcode",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.postal_code", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "general-practitioner",
+            kind: Kind::Reference,
+            definition: "http://hl7.org/fhir/SearchParameter/Patient-general-practitioner",
+            paths: &[Path::col("r.primary_care_doctor", Stored::Id)],
+            targets: &["Practitioner"],
+        },
+        SearchParam {
+            name: "active",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Patient-active",
+            paths: &[Path::col("(r.active AND p.active)", Stored::Bool)],
+            targets: &[],
+        },
+        SearchParam {
+            name: "deceased",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Patient-deceased",
+            paths: &[Path::col("p.deceased", Stored::Bool)],
+            targets: &[],
+        },
+    ],
+    load,
+};
+
+fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
+    Box::pin(load_patients(db, ctx, ids))
+}
+
+/// `party IN (parties of these patients)`, so every child query can run at once.
+const PARTIES: &str = "(SELECT party FROM gnuhealth_patient WHERE ";
+
+async fn load_patients(
+    db: &Database,
+    ctx: &Context,
+    ids: &[String],
+) -> Result<Vec<Value>, DbError> {
+    let ids = int_ids(ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut main = db.sql();
+    main.push(
+        "SELECT r.id, r.active, p.active, p.id, p.ref, p.federation_account, p.code, \
+         p.gender, r.biological_sex, p.dob, p.marital_status, p.deceased, dc.dod, \
+         r.primary_care_doctor, COALESCE(r.write_date, r.create_date), \
+         COALESCE(p.write_date, p.create_date), p.photo, \
+         du.address_street, du.address_street_number, du.address_street_bis, \
+         du.address_district, du.address_municipality, du.address_city, du.address_zip, \
+         sub.name, cc.code, du.latitude, du.longitude, \
+         (SELECT rp.id FROM gnuhealth_patient rp WHERE rp.party = p.replaced_by), \
+         p.name, p.lastname, p.name_representation \
+         FROM gnuhealth_patient r JOIN party_party p ON p.id = r.party \
+         LEFT JOIN gnuhealth_death_certificate dc ON dc.id = p.death_certificate \
+         LEFT JOIN gnuhealth_du du ON du.id = p.du \
+         LEFT JOIN country_subdivision sub ON sub.id = du.address_subdivision \
+         LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
+    )
+    .in_ids("r.id", &ids);
+    let party_children = PersonChildren::load(db, &ids, PARTIES);
+    let (rows, children) = tokio::try_join!(db.query(&main), party_children)?;
+
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let party = row.int(3);
+        let c = children.of(party);
+        let mut patient = Patient {
+            resource_type: "Patient",
+            id: row.int(0).to_string(),
+            active: Some(row.bool(1) && row.bool(2)),
+            ..Default::default()
+        };
+        let stamps = [row.opt_str(14), row.opt_str(15)];
+        patient.meta = meta(
+            newest(stamps.into_iter().chain(c.stamps.iter().map(|s| Some(s.as_str())))).as_deref(),
+        );
+        if let Some(code) = row.opt_str(8) {
+            patient.extension.push(Extension::new(
+                "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+                ExtensionValue::Code(code.to_uppercase()),
+            ));
+        }
+        patient.identifier = person_identifiers(ctx, &row, 4, &c);
+        patient.name = c.names(row.opt_text(29), row.opt_text(30));
+        let (telecom, contacts) = c.telecoms();
+        patient.telecom = telecom;
+        patient.contact = contacts;
+        patient.gender = row.opt_str(7).and_then(gender);
+        patient.birth_date = row.opt_str(9).and_then(fhir_date);
+        match row.opt_str(12).and_then(fhir_datetime) {
+            Some(dod) => patient.deceased_date_time = Some(dod),
+            None => patient.deceased_boolean = Some(row.bool(11)),
+        }
+        if let Some(home) = du_address(&row, 17) {
+            patient.address.push(home);
+        }
+        patient.address.extend(c.addresses());
+        patient.marital_status = row.opt_str(10).and_then(marital_status);
+        patient.photo = row.bytes(16).map(photo).into_iter().collect();
+        patient.communication = c.communication();
+        if let Some(gp) = row.opt_int(13) {
+            patient
+                .general_practitioner
+                .push(Reference::to("Practitioner", gp, None));
+        }
+        if let Some(other) = row.opt_int(28) {
+            patient.link.push(PatientLink {
+                other: Reference::to("Patient", other, None),
+                type_: "replaced-by",
+            });
+        }
+        out.push(to_json(&patient)?);
+    }
+    Ok(out)
+}
+
+/// The PUID, federation account and party code of a person party (columns `at`, `at+1`,
+/// `at+2` of `row`), then its alternative identifiers.
+pub(crate) fn person_identifiers(
+    ctx: &Context,
+    row: &Row,
+    at: usize,
+    c: &PartyChildren<'_>,
+) -> Vec<Identifier> {
+    let mut ids = Vec::new();
+    if let Some(puid) = row.opt_text(at) {
+        ids.push(Identifier {
+            use_: Some("official"),
+            ..Identifier::new(ctx.system(sid::PUID), puid)
+        });
+    }
+    if let Some(fed) = row.opt_text(at + 1) {
+        ids.push(Identifier {
+            use_: Some("secondary"),
+            ..Identifier::new(ctx.system(sid::FEDERATION), fed)
+        });
+    }
+    if let Some(code) = row.opt_text(at + 2) {
+        ids.push(Identifier {
+            use_: Some("secondary"),
+            ..Identifier::new(ctx.system(sid::PARTY_CODE), code)
+        });
+    }
+    ids.extend(c.alternative_ids(ctx));
+    ids
+}
+
+/// Home address from the domiciliary unit columns starting at `at`:
+/// street, number, bis, district, municipality, city, zip, subdivision, country, lat, long.
+fn du_address(row: &Row, at: usize) -> Option<Address> {
+    let street = [row.opt_text(at), row.opt_text(at + 1)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut line = Vec::new();
+    if !street.is_empty() {
+        line.push(street);
+    }
+    line.extend(row.opt_text(at + 2));
+    let mut a = Address {
+        use_: Some("home"),
+        line,
+        district: row.opt_text(at + 3).or(row.opt_text(at + 4)),
+        city: row.opt_text(at + 5),
+        postal_code: row.opt_text(at + 6),
+        state: row.opt_text(at + 7),
+        country: row.opt_text(at + 8),
+        ..Default::default()
+    };
+    if let (Some(lat), Some(lon)) = (row.opt_float(at + 9), row.opt_float(at + 10)) {
+        a.extension.push(Extension::new(
+            "http://hl7.org/fhir/StructureDefinition/geolocation",
+            ExtensionValue::Extensions(vec![
+                Extension::new("latitude", ExtensionValue::Decimal(lat)),
+                Extension::new("longitude", ExtensionValue::Decimal(lon)),
+            ]),
+        ));
+    }
+    let empty = a.line.is_empty() && a.city.is_none() && a.postal_code.is_none();
+    (!empty || !a.extension.is_empty()).then_some(a)
+}
+
+fn marital_status(code: &str) -> Option<CodeableConcept> {
+    let (c, display) = match code {
+        "s" => ("S", "Never Married"),
+        "m" => ("M", "Married"),
+        "c" => ("T", "Domestic partner"),
+        "w" => ("W", "Widowed"),
+        "d" => ("D", "Divorced"),
+        "x" => ("L", "Legally Separated"),
+        _ => return None,
+    };
+    Some(CodeableConcept::coded(
+        "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
+        c,
+        Some(display.to_owned()),
+    ))
+}
+
+/// An inline photo; the content type is sniffed (GNU Health keeps the uploaded format).
+fn photo(bytes: &[u8]) -> Attachment {
+    use base64::Engine;
+    let content_type = if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF8") {
+        "image/gif"
+    } else {
+        "application/octet-stream"
+    };
+    Attachment {
+        content_type: Some(content_type.to_owned()),
+        data: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        size: u32::try_from(bytes.len()).ok(),
+        ..Default::default()
+    }
+}
+
+/// The child rows of a page of person parties, loaded with one query per table.
+#[derive(Default)]
+pub(crate) struct PersonChildren {
+    names: HashMap<i64, Vec<Row>>,
+    telecoms: HashMap<i64, Vec<Row>>,
+    addresses: HashMap<i64, Vec<Row>>,
+    alt_ids: HashMap<i64, Vec<Row>>,
+    langs: HashMap<i64, Vec<Row>>,
+}
+
+/// The children of one party.
+pub(crate) struct PartyChildren<'a> {
+    names: &'a [Row],
+    telecoms: &'a [Row],
+    addresses: &'a [Row],
+    alt_ids: &'a [Row],
+    langs: &'a [Row],
+    pub stamps: Vec<String>,
+}
+
+impl PersonChildren {
+    /// Load for the parties selected by `parties_of` + `id IN ids` + `)`, e.g.
+    /// `(SELECT party FROM gnuhealth_patient WHERE ` for patient ids.
+    pub(crate) async fn load(
+        db: &Database,
+        ids: &[i64],
+        parties_of: &str,
+    ) -> Result<PersonChildren, DbError> {
+        let q = |select: &str, order: &str| {
+            let mut s = db.sql();
+            s.push(select).push(" IN ").push(parties_of).in_ids("id", ids);
+            s.push(")").push(order);
+            s
+        };
+        let names = q(
+            "SELECT n.party, n.use, n.prefix, n.given, n.family, n.suffix, n.date_from, \
+             n.date_to, COALESCE(n.write_date, n.create_date) \
+             FROM gnuhealth_person_name n WHERE n.party",
+            " ORDER BY n.party, CASE WHEN n.use = 'official' THEN 0 ELSE 1 END, n.id",
+        );
+        let telecoms = q(
+            "SELECT cm.party, cm.type, cm.value, cm.emergency, cm.remarks, cm.name, \
+             COALESCE(cm.write_date, cm.create_date) \
+             FROM party_contact_mechanism cm WHERE cm.active = TRUE AND cm.party",
+            " ORDER BY cm.party, (cm.sequence IS NOT NULL), cm.sequence, cm.id",
+        );
+        let addresses = q(
+            "SELECT pa.party, pa.name, pa.street, pa.postal_code, pa.city, c.code, s.name, \
+             pa.is_work, COALESCE(pa.write_date, pa.create_date) \
+             FROM party_address pa LEFT JOIN country_country c ON c.id = pa.country \
+             LEFT JOIN country_subdivision s ON s.id = pa.subdivision \
+             WHERE pa.active = TRUE \
+             AND COALESCE(pa.street, pa.city, pa.postal_code, pa.name) IS NOT NULL AND pa.party",
+            " ORDER BY pa.party, (pa.sequence IS NOT NULL), pa.sequence, pa.id",
+        );
+        let alt_ids = q(
+            "SELECT ai.party, ai.alternative_id_type, ai.other_alternative_id_type, ai.code, \
+             ai.expiration_date, COALESCE(ai.write_date, ai.create_date) \
+             FROM gnuhealth_person_alternative_identification ai WHERE ai.party",
+            " ORDER BY ai.party, ai.id",
+        );
+        let langs = q(
+            "SELECT pl.party, l.code FROM party_party_lang pl JOIN ir_lang l ON l.id = pl.lang \
+             WHERE pl.party",
+            " ORDER BY pl.party, (pl.company IS NULL), pl.id",
+        );
+        let (names, telecoms, addresses, alt_ids, langs) = tokio::try_join!(
+            db.query(&names),
+            db.query(&telecoms),
+            db.query(&addresses),
+            db.query(&alt_ids),
+            db.query(&langs)
+        )?;
+        Ok(PersonChildren {
+            names: group_by(names, 0),
+            telecoms: group_by(telecoms, 0),
+            addresses: group_by(addresses, 0),
+            alt_ids: group_by(alt_ids, 0),
+            langs: group_by(langs, 0),
+        })
+    }
+
+    pub(crate) fn of(&self, party: i64) -> PartyChildren<'_> {
+        fn get(m: &HashMap<i64, Vec<Row>>, party: i64) -> &[Row] {
+            m.get(&party).map(Vec::as_slice).unwrap_or(&[])
+        }
+        let names = get(&self.names, party);
+        let telecoms = get(&self.telecoms, party);
+        let addresses = get(&self.addresses, party);
+        let alt_ids = get(&self.alt_ids, party);
+        let stamps = names
+            .iter()
+            .filter_map(|r| r.opt_text(8))
+            .chain(telecoms.iter().filter_map(|r| r.opt_text(6)))
+            .chain(addresses.iter().filter_map(|r| r.opt_text(8)))
+            .chain(alt_ids.iter().filter_map(|r| r.opt_text(5)))
+            .collect();
+        PartyChildren {
+            names,
+            telecoms,
+            addresses,
+            alt_ids,
+            langs: get(&self.langs, party),
+            stamps,
+        }
+    }
+}
+
+impl PartyChildren<'_> {
+    /// `HumanName`s, official first; the party's own name/lastname when it has none.
+    pub(crate) fn names(&self, given: Option<String>, family: Option<String>) -> Vec<HumanName> {
+        if self.names.is_empty() {
+            if given.is_none() && family.is_none() {
+                return Vec::new();
+            }
+            return vec![HumanName {
+                use_: Some("official".into()),
+                family,
+                given: given
+                    .map(|g| g.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                ..Default::default()
+            }];
+        }
+        self.names
+            .iter()
+            .map(|n| HumanName {
+                use_: n.opt_text(1),
+                family: n.opt_text(4),
+                given: n
+                    .opt_str(3)
+                    .map(|g| g.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                prefix: n.opt_text(2).into_iter().collect(),
+                suffix: n.opt_text(5).into_iter().collect(),
+                period: Period::from(
+                    n.opt_str(6).and_then(fhir_date),
+                    n.opt_str(7).and_then(fhir_date),
+                ),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Contact points, and emergency contacts (GNU Health keeps the contact's name in
+    /// `remarks`) as `Patient.contact`.
+    pub(crate) fn telecoms(&self) -> (Vec<ContactPoint>, Vec<PatientContact>) {
+        let mut telecom = Vec::new();
+        let mut contacts = Vec::new();
+        for (rank, t) in self.telecoms.iter().enumerate() {
+            let (system, use_) = match t.opt_str(1).unwrap_or("other") {
+                "phone" => ("phone", Some("home")),
+                "mobile" => ("phone", Some("mobile")),
+                "fax" => ("fax", None),
+                "email" => ("email", None),
+                "website" => ("url", None),
+                _ => ("other", None),
+            };
+            let cp = ContactPoint {
+                system: Some(system),
+                value: t.opt_text(2),
+                use_,
+                rank: u32::try_from(rank + 1).ok(),
+                period: None,
+            };
+            if t.bool(3) {
+                contacts.push(PatientContact {
+                    relationship: vec![CodeableConcept::coded(
+                        "http://terminology.hl7.org/CodeSystem/v2-0131",
+                        "C",
+                        Some("Emergency Contact".into()),
+                    )],
+                    name: t.opt_text(4).or(t.opt_text(5)).map(|text| HumanName {
+                        text: Some(text),
+                        ..Default::default()
+                    }),
+                    telecom: vec![ContactPoint { rank: None, ..cp }],
+                    ..Default::default()
+                });
+            } else {
+                telecom.push(cp);
+            }
+        }
+        (telecom, contacts)
+    }
+
+    /// `party_address` rows (the empty row every party gets is already filtered out).
+    pub(crate) fn addresses(&self) -> Vec<Address> {
+        self.addresses
+            .iter()
+            .map(|a| Address {
+                use_: Some(if a.bool(7) { "work" } else { "home" }),
+                text: a.opt_text(1),
+                line: a
+                    .opt_str(2)
+                    .map(|s| {
+                        s.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                postal_code: a.opt_text(3),
+                city: a.opt_text(4),
+                country: a.opt_text(5),
+                state: a.opt_text(6),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    pub(crate) fn alternative_ids(&self, ctx: &Context) -> Vec<Identifier> {
+        self.alt_ids
+            .iter()
+            .filter_map(|a| {
+                let kind = a.opt_str(1).unwrap_or("other");
+                let (_, system, v2) = sid::ALTERNATIVE
+                    .iter()
+                    .find(|(k, _, _)| *k == kind)
+                    .copied()
+                    .unwrap_or(("other", "sid/other-id", None));
+                let type_ = match v2 {
+                    Some(code) => Some(CodeableConcept {
+                        coding: vec![Coding::new(
+                            "http://terminology.hl7.org/CodeSystem/v2-0203",
+                            code,
+                            None,
+                        )],
+                        text: a.opt_text(2),
+                    }),
+                    None => a.opt_text(2).map(CodeableConcept::text),
+                };
+                Some(Identifier {
+                    use_: Some("secondary"),
+                    type_,
+                    period: Period::from(None, a.opt_str(4).and_then(fhir_date)),
+                    ..Identifier::new(ctx.system(system), a.opt_text(3)?)
+                })
+            })
+            .collect()
+    }
+
+    /// Preferred language (Tryton's `es_419` → BCP-47 `es-419`).
+    pub(crate) fn communication(&self) -> Vec<PatientCommunication> {
+        self.langs
+            .first()
+            .and_then(|l| l.opt_str(1))
+            .map(|code| PatientCommunication {
+                language: CodeableConcept::coded("urn:ietf:bcp:47", code.replace('_', "-"), None),
+                preferred: Some(true),
+            })
+            .into_iter()
+            .collect()
+    }
+}

@@ -1,0 +1,570 @@
+//! FHIR search → SQL. Parameters are validated against the resource's parameter table,
+//! turned into one WHERE clause, and run as (1) a COUNT for `Bundle.total` and (2) one
+//! keyset-paged query for the page's ids. Loading the page is the resource's batched
+//! loader's job. Nothing is filtered or sorted in memory.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use fhir::search::{self as syntax, DateRange, Prefix};
+
+use crate::db::{Database, DbError, Param, Sql};
+use crate::resources::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored};
+
+/// Why a search cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The client's mistake: a 400 with this message.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Which page to fetch: ids strictly after or before a key (from a paging cursor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PagePos {
+    First,
+    After(String),
+    Before(String),
+}
+
+/// A parsed, validated search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The parameters that take part (name with modifier, raw value), in request order;
+    /// paging and result parameters (`_count`, cursors, `_format`) are not in here.
+    pub params: Vec<(String, String)>,
+    pub count: u32,
+    pub pos: PagePos,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub total: u64,
+    pub ids: Vec<String>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+/// Parameters that shape the result rather than select rows; handled by the HTTP layer.
+pub const RESULT_PARAMS: &[&str] = &["_count", "_format", "_pretty", "_page", "_total"];
+
+/// Is `name` (without modifier) a parameter this resource type supports?
+pub fn find_param<'a>(def: &'a ResourceDef, name: &str) -> Option<&'a SearchParam> {
+    def.params.iter().find(|p| p.name == name)
+}
+
+/// Parameters every type supports, expressed over its key and last-update columns.
+pub fn common_param(def: &ResourceDef, name: &str) -> Option<(Kind, Vec<Path>)> {
+    match name {
+        "_id" => Some((
+            Kind::Token,
+            vec![Path::col(
+                def.key,
+                Stored::Code(crate::resources::System::None),
+            )],
+        )),
+        "_lastUpdated" => Some((
+            Kind::Date,
+            vec![Path::col(def.last_updated, Stored::Timestamp)],
+        )),
+        _ => None,
+    }
+}
+
+/// Run a search: total count and one page of ids.
+pub async fn search(
+    db: &Database,
+    def: &ResourceDef,
+    ctx: &Context,
+    req: &SearchRequest,
+) -> Result<SearchPage, SearchError> {
+    let mut count = db.sql();
+    count.push("SELECT COUNT(*) FROM ").push(def.from);
+    let filtered = with_where(&mut count, def, ctx, &req.params)?;
+    let total = db
+        .query(&count)
+        .await?
+        .first()
+        .map(|r| r.int(0))
+        .unwrap_or(0);
+
+    let mut page = db.sql();
+    page.push("SELECT ").push(def.key).push(" FROM ").push(def.from);
+    with_where(&mut page, def, ctx, &req.params)?;
+    let (cmp, order) = match &req.pos {
+        PagePos::First => (None, "ASC"),
+        PagePos::After(k) => (Some((" > ", k)), "ASC"),
+        PagePos::Before(k) => (Some((" < ", k)), "DESC"),
+    };
+    if let Some((op, k)) = cmp {
+        page.push(if filtered { " AND " } else { " WHERE " })
+            .push(def.key)
+            .push(op);
+        page.param(key_param(def, k)?);
+    }
+    // One extra row tells whether another page exists; LIMIT is our own number, not input.
+    page.push(&format!(
+        " ORDER BY {} {order} LIMIT {}",
+        def.key,
+        u64::from(req.count) + 1
+    ));
+    let rows = if req.count == 0 {
+        Vec::new()
+    } else {
+        db.query(&page).await?
+    };
+    let mut ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.opt_text(0))
+        .collect();
+    let more = ids.len() > req.count as usize;
+    ids.truncate(req.count as usize);
+    let (has_next, has_previous) = match req.pos {
+        PagePos::First => (more, false),
+        PagePos::After(_) => (more, true),
+        PagePos::Before(_) => {
+            ids.reverse();
+            (true, more)
+        }
+    };
+    Ok(SearchPage {
+        total: total.max(0) as u64,
+        ids,
+        has_next,
+        has_previous,
+    })
+}
+
+fn key_param(def: &ResourceDef, key: &str) -> Result<Param, SearchError> {
+    if def.key_is_text {
+        Ok(Param::Text(key.to_owned()))
+    } else {
+        key.parse()
+            .map(Param::Int)
+            .map_err(|_| SearchError::BadRequest("invalid paging cursor".into()))
+    }
+}
+
+/// Append ` WHERE …` when there is any condition; tells whether there was.
+fn with_where(
+    sql: &mut Sql,
+    def: &ResourceDef,
+    ctx: &Context,
+    params: &[(String, String)],
+) -> Result<bool, SearchError> {
+    if def.filter.is_empty() && params.is_empty() {
+        return Ok(false);
+    }
+    sql.push(" WHERE ");
+    where_clause(sql, def, ctx, params)?;
+    Ok(true)
+}
+
+/// Build the WHERE clause (without the keyword) for the static filter and all parameters.
+pub fn where_clause(
+    sql: &mut Sql,
+    def: &ResourceDef,
+    ctx: &Context,
+    params: &[(String, String)],
+) -> Result<(), SearchError> {
+    let mut first = true;
+    let mut and = |sql: &mut Sql| {
+        if !first {
+            sql.push(" AND ");
+        }
+        first = false;
+    };
+    for c in def.filter {
+        and(sql);
+        match c {
+            Cond::Sql(s) => sql.push(s),
+            Cond::IsTrue(e) => {
+                let t = sql.is_true(e);
+                sql.push(&t)
+            }
+            Cond::IsFalse(e) => {
+                let t = sql.is_true(e);
+                sql.push(&format!("NOT ({t})"))
+            }
+        };
+    }
+    for (key, value) in params {
+        let k = syntax::parse_key(key);
+        let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) =
+            match find_param(def, &k.name) {
+                Some(p) => (p.kind, p.paths.to_vec(), p.targets),
+                None => match common_param(def, &k.name) {
+                    Some((kind, paths)) => (kind, paths, &[]),
+                    None => {
+                        return Err(SearchError::BadRequest(format!(
+                            "unknown search parameter '{}' for {}",
+                            k.name, def.type_name
+                        )));
+                    }
+                },
+            };
+        and(sql);
+        param_condition(sql, ctx, &k.name, k.modifier.as_deref(), kind, &paths, targets, value)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn param_condition(
+    sql: &mut Sql,
+    ctx: &Context,
+    name: &str,
+    modifier: Option<&str>,
+    kind: Kind,
+    paths: &[Path],
+    targets: &[&str],
+    value: &str,
+) -> Result<(), SearchError> {
+    let bad = |msg: String| SearchError::BadRequest(format!("parameter '{name}': {msg}"));
+    if modifier == Some("missing") {
+        let missing = syntax::parse_bool(value).map_err(|e| bad(e.to_string()))?;
+        sql.push(if missing { "NOT (" } else { "(" });
+        any_path(sql, paths, |sql, p| {
+            sql.push(p.expr).push(" IS NOT NULL");
+            Ok(())
+        })?;
+        sql.push(")");
+        return Ok(());
+    }
+    let allowed: &[&str] = match kind {
+        Kind::String => &["exact", "contains"],
+        Kind::Token => &["not"],
+        Kind::Date => &[],
+        Kind::Reference => &[],
+    };
+    let mut ref_type = None;
+    if let Some(m) = modifier {
+        if kind == Kind::Reference && targets.contains(&m) {
+            ref_type = Some(m);
+        } else if !allowed.contains(&m) {
+            return Err(bad(format!(
+                "modifier ':{m}' is not supported for a {} parameter",
+                kind.as_str()
+            )));
+        }
+    }
+    if value.is_empty() {
+        return Err(bad("empty value".into()));
+    }
+    let values = syntax::split_or(value);
+    let negate = modifier == Some("not");
+    if negate {
+        sql.push("NOT ");
+    }
+    sql.push("(");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        match kind {
+            Kind::String => string_condition(sql, paths, modifier, &unescape(v))?,
+            Kind::Token => token_condition(sql, ctx, paths, v).map_err(|e| bad(e.to_string()))?,
+            Kind::Date => date_condition(sql, paths, v).map_err(|e| bad(e.to_string()))?,
+            Kind::Reference => {
+                let r = syntax::parse_reference(v, ref_type).map_err(|e| bad(e.to_string()))?;
+                reference_condition(sql, paths, targets, &r)?
+            }
+        }
+    }
+    sql.push(")");
+    Ok(())
+}
+
+fn unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `(path1 OR path2 …)`, each path wrapped in EXISTS when its value is in child rows.
+fn any_path(
+    sql: &mut Sql,
+    paths: &[Path],
+    mut f: impl FnMut(&mut Sql, &Path) -> Result<(), SearchError>,
+) -> Result<(), SearchError> {
+    sql.push("(");
+    for (i, p) in paths.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        if let Some((from, on)) = p.join {
+            sql.push("EXISTS (SELECT 1 FROM ")
+                .push(from)
+                .push(" WHERE ")
+                .push(on)
+                .push(" AND ");
+        } else {
+            sql.push("(");
+        }
+        if let Some(w) = p.when {
+            sql.push(w).push(" AND ");
+        }
+        f(sql, p)?;
+        sql.push(")");
+    }
+    if paths.is_empty() {
+        sql.push("1 = 0");
+    }
+    sql.push(")");
+    Ok(())
+}
+
+fn like_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn string_condition(
+    sql: &mut Sql,
+    paths: &[Path],
+    modifier: Option<&str>,
+    v: &str,
+) -> Result<(), SearchError> {
+    any_path(sql, paths, |sql, p| {
+        match modifier {
+            Some("exact") => {
+                sql.push(p.expr).push(" = ");
+                sql.param(Param::Text(v.to_owned()));
+            }
+            Some("contains") => {
+                let e = sql.fold_expr(p.expr);
+                sql.push(&e).push(" LIKE ");
+                sql.param(Param::Text(format!("%{}%", like_escape(&syntax::fold(v)))));
+                sql.push(" ESCAPE '\\'");
+            }
+            _ => {
+                let e = sql.fold_expr(p.expr);
+                sql.push(&e).push(" LIKE ");
+                sql.param(Param::Text(format!("{}%", like_escape(&syntax::fold(v)))));
+                sql.push(" ESCAPE '\\'");
+            }
+        }
+        Ok(())
+    })
+}
+
+fn token_condition(
+    sql: &mut Sql,
+    ctx: &Context,
+    paths: &[Path],
+    v: &str,
+) -> Result<(), syntax::SyntaxError> {
+    let t = syntax::parse_token(v)?;
+    // Keep only the paths whose system agrees with the searched one.
+    let matching: Vec<Path> = paths
+        .iter()
+        .filter(|p| {
+            let sys = match p.value {
+                Stored::Code(s) | Stored::Mapped(s, _) => s.resolve(ctx),
+                _ => None,
+            };
+            match t.system.as_deref() {
+                None => true,
+                Some("") => sys.is_none(),
+                Some(s) => sys.as_deref() == Some(s),
+            }
+        })
+        .copied()
+        .collect();
+    let code = t.code.clone();
+    let r = any_path(sql, &matching, |sql, p| {
+        match (&p.value, &code) {
+            (_, None) => {
+                sql.push(p.expr).push(" IS NOT NULL");
+            }
+            (Stored::Bool, Some(c)) => {
+                let truth = syntax::parse_bool(c)
+                    .map_err(|e| SearchError::BadRequest(e.to_string()))?;
+                let t = sql.is_true(p.expr);
+                if truth {
+                    sql.push(&t);
+                } else {
+                    sql.push(&format!("NOT ({t})"));
+                }
+            }
+            (Stored::Mapped(_, table), Some(c)) => {
+                let stored: Vec<&str> = table
+                    .iter()
+                    .filter(|(fhir, _)| fhir == c)
+                    .flat_map(|(_, s)| s.iter().copied())
+                    .collect();
+                if stored.is_empty() {
+                    sql.push("1 = 0");
+                } else {
+                    sql.push(p.expr).push(" IN (");
+                    for (i, s) in stored.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.param(Param::Text((*s).to_owned()));
+                    }
+                    sql.push(")");
+                }
+            }
+            (Stored::Id, Some(c)) => match c.parse::<i64>() {
+                Ok(n) => {
+                    sql.push(p.expr).push(" = ");
+                    sql.param(Param::Int(n));
+                }
+                Err(_) => {
+                    sql.push("1 = 0");
+                }
+            },
+            (Stored::Code(_), Some(c)) if p.expr.ends_with(".id") || p.expr == "r.id" => {
+                match c.parse::<i64>() {
+                    Ok(n) => {
+                        sql.push(p.expr).push(" = ");
+                        sql.param(Param::Int(n));
+                    }
+                    Err(_) => {
+                        sql.push("1 = 0");
+                    }
+                }
+            }
+            (_, Some(c)) => {
+                sql.push(p.expr).push(" = ");
+                sql.param(Param::Text(c.clone()));
+            }
+        }
+        Ok(())
+    });
+    r.map_err(|e| syntax::SyntaxError(e.to_string()))
+}
+
+fn reference_condition(
+    sql: &mut Sql,
+    paths: &[Path],
+    targets: &[&str],
+    r: &syntax::ReferenceValue,
+) -> Result<(), SearchError> {
+    let type_ok = r
+        .resource_type
+        .as_deref()
+        .is_none_or(|t| targets.contains(&t));
+    match (type_ok, r.id.parse::<i64>()) {
+        (true, Ok(id)) => any_path(sql, paths, |sql, p| {
+            sql.push(p.expr).push(" = ");
+            sql.param(Param::Int(id));
+            Ok(())
+        }),
+        _ => {
+            sql.push("1 = 0");
+            Ok(())
+        }
+    }
+}
+
+/// The stored value of a date path as an interval: a DATE column covers its whole day,
+/// a timestamp is an instant. The search value is the half-open range its precision
+/// implies. Semantics (R4 §3.1.1.5.4, as common servers read them): `eq` = the stored
+/// interval lies within the range; `ne` = not `eq`; `gt`/`sa` = starts at or after the
+/// range's end; `lt`/`eb` = ends at or before the range's start; `ge` = starts at or
+/// after the range's start; `le` = starts before the range's end; `ap` = overlaps the
+/// range widened by 10 % of its distance from now (at least one day).
+fn date_condition(sql: &mut Sql, paths: &[Path], v: &str) -> Result<(), syntax::SyntaxError> {
+    let (prefix, rest) = syntax::split_prefix(v);
+    let range = syntax::parse_date(rest)?;
+    let r = any_path(sql, paths, |sql, p| {
+        let day = matches!(p.value, Stored::Date);
+        date_path(sql, p.expr, day, prefix, &range);
+        Ok(())
+    });
+    r.map_err(|e| syntax::SyntaxError(e.to_string()))
+}
+
+/// Day-column comparisons rewritten on the date itself: the day `d` covers [d, d+1).
+fn date_path(sql: &mut Sql, expr: &str, day: bool, prefix: Prefix, r: &DateRange) {
+    // lo >= t  ⇔ d >= ceil_day(t); lo < t ⇔ d < ceil_day(t); hi <= t ⇔ d < floor_day(t) … for days.
+    let ceil = |t: &NaiveDateTime| -> NaiveDate {
+        if t.time() == chrono::NaiveTime::MIN {
+            t.date()
+        } else {
+            t.date() + Duration::days(1)
+        }
+    };
+    let floor = |t: &NaiveDateTime| -> NaiveDate { t.date() };
+    let mut cmp = |sql: &mut Sql, op: &str, p: Param| {
+        sql.push(expr).push(op);
+        sql.param(p);
+    };
+    // lo >= t
+    let lo_ge = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
+        if day {
+            cmp(sql, " >= ", Param::Date(ceil(t)))
+        } else {
+            cmp(sql, " >= ", Param::DateTime(*t))
+        }
+    };
+    // lo < t
+    let lo_lt = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
+        if day {
+            cmp(sql, " < ", Param::Date(ceil(t)))
+        } else {
+            cmp(sql, " < ", Param::DateTime(*t))
+        }
+    };
+    // hi <= t (day: d + 1 <= t ⇔ d < floor(t) when t is not midnight, d < t.date() at midnight)
+    let hi_le = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
+        if day {
+            cmp(sql, " < ", Param::Date(floor(t)))
+        } else {
+            cmp(sql, " < ", Param::DateTime(*t))
+        }
+    };
+    // hi > t (overlap tests): day: d + 1 > t ⇔ d >= floor(t) … d > t - 1day
+    let hi_gt = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
+        if day {
+            cmp(sql, " >= ", Param::Date(floor(t)))
+        } else {
+            cmp(sql, " >= ", Param::DateTime(*t))
+        }
+    };
+    match prefix {
+        Prefix::Eq | Prefix::Ne => {
+            if prefix == Prefix::Ne {
+                sql.push("NOT ");
+            }
+            sql.push("(");
+            lo_ge(sql, &r.start, &mut cmp);
+            sql.push(" AND ");
+            hi_le(sql, &r.end, &mut cmp);
+            sql.push(")");
+        }
+        Prefix::Gt | Prefix::Sa => lo_ge(sql, &r.end, &mut cmp),
+        Prefix::Lt | Prefix::Eb => hi_le(sql, &r.start, &mut cmp),
+        Prefix::Ge => lo_ge(sql, &r.start, &mut cmp),
+        Prefix::Le => lo_lt(sql, &r.end, &mut cmp),
+        Prefix::Ap => {
+            let now = Utc::now().naive_utc();
+            let gap = (now - r.start).abs();
+            let margin = (gap / 10).max(Duration::days(1));
+            let (s, e) = (r.start - margin, r.end + margin);
+            sql.push("(");
+            lo_lt(sql, &e, &mut cmp);
+            sql.push(" AND ");
+            hi_gt(sql, &s, &mut cmp);
+            sql.push(")");
+        }
+    }
+}

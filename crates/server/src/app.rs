@@ -1,0 +1,347 @@
+//! Routes and handlers: CapabilityStatement, read, search (GET and POST `_search`),
+//! content negotiation, and the mapping of every failure to an OperationOutcome.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use fhir::bundle::{Bundle, BundleEntry, BundleLink, EntrySearch, SearchMode};
+use gnuhealth::db::Database;
+use gnuhealth::resources::{Context, ResourceDef};
+use gnuhealth::search::{PagePos, SearchRequest};
+
+use crate::auth::{Authenticator, Principal};
+use crate::cursor;
+use crate::error::ApiError;
+
+/// Shared, read-only state of the server (nothing here is per-user or must outlive the
+/// process: instances are interchangeable).
+pub struct AppState {
+    pub db: Database,
+    pub base_url: String,
+    pub secret: Vec<u8>,
+    pub auth: Authenticator,
+    pub default_count: u32,
+    pub max_count: u32,
+    /// The CapabilityStatement, rendered once.
+    pub capability: Bytes,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", any(metadata))
+        .route("/metadata", any(metadata))
+        .route("/{type}", any(type_level))
+        .route("/{type}/_search", any(search_post))
+        .route("/{type}/{id}", any(instance_level))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+    );
+    resp
+}
+
+/// Output options from `_format`, `_pretty` and `Accept`.
+struct Output {
+    pretty: bool,
+}
+
+/// FHIR JSON is what we serve; anything else a client insists on is a 406.
+fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Output, ApiError> {
+    const JSON: &[&str] = &[
+        "json",
+        "application/json",
+        "application/fhir+json",
+        "application/json+fhir",
+        "text/json",
+    ];
+    let pretty = query.iter().any(|(k, v)| k == "_pretty" && v == "true");
+    if let Some((_, f)) = query.iter().find(|(k, _)| k == "_format") {
+        let f = f.split(';').next().unwrap_or("").trim();
+        if !JSON.contains(&f) {
+            return Err(ApiError::NotAcceptable(format!(
+                "_format '{f}' is not supported; this server speaks application/fhir+json"
+            )));
+        }
+        return Ok(Output { pretty });
+    }
+    if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
+        let ok = accept.split(',').any(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            !refused
+                && (JSON.contains(&media.as_str())
+                    || media == "*/*"
+                    || media == "application/*"
+                    || media.is_empty())
+        });
+        if !ok {
+            return Err(ApiError::NotAcceptable(format!(
+                "cannot produce any of '{accept}'; this server speaks application/fhir+json"
+            )));
+        }
+    }
+    Ok(Output { pretty })
+}
+
+fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Vec<u8>, ApiError> {
+    let r = if out.pretty {
+        serde_json::to_vec_pretty(value)
+    } else {
+        serde_json::to_vec(value)
+    };
+    r.map_err(|_| ApiError::Internal)
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+async fn metadata(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let query = query_pairs(&uri);
+    let out = negotiate(&headers, &query)?;
+    let body = if out.pretty {
+        let v: serde_json::Value =
+            serde_json::from_slice(&state.capability).map_err(|_| ApiError::Internal)?;
+        render(&v, &out)?
+    } else {
+        state.capability.to_vec()
+    };
+    Ok(json_response(StatusCode::OK, body))
+}
+
+fn resource_def(type_name: &str) -> Result<&'static ResourceDef, ApiError> {
+    gnuhealth::registry::find(type_name).ok_or_else(|| {
+        ApiError::NotFound(format!("resource type '{type_name}' is not served here"))
+    })
+}
+
+fn context(state: &AppState) -> Context {
+    Context {
+        base_url: state.base_url.clone(),
+    }
+}
+
+async fn instance_level(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((type_name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let def = resource_def(&type_name)?;
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let query = query_pairs(&uri);
+    let out = negotiate(&headers, &query)?;
+    let _principal: Principal = state.auth.authenticate(&state.db, &headers).await?;
+    let missing = || ApiError::NotFound(format!("{type_name}/{id} is not known"));
+    if !fhir::is_valid_id(&id) || (!def.key_is_text && id.parse::<i64>().is_err()) {
+        return Err(missing());
+    }
+    let ctx = context(&state);
+    let ids = [id.clone()];
+    let mut found = (def.load)(&state.db, &ctx, &ids).await?;
+    let resource = found.pop().ok_or_else(missing)?;
+    let version = resource
+        .pointer("/meta/versionId")
+        .and_then(|v| v.as_str())
+        .map(|v| format!("W/\"{v}\""));
+    let mut resp = json_response(StatusCode::OK, render(&resource, &out)?);
+    if let Some(etag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        resp.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(resp)
+}
+
+async fn type_level(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(type_name): Path<String>,
+) -> Result<Response, ApiError> {
+    let def = resource_def(&type_name)?;
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let query = query_pairs(&uri);
+    search(&state, def, &headers, query).await
+}
+
+async fn search_post(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(type_name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let def = resource_def(&type_name)?;
+    if method != Method::POST {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if form.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(ApiError::UnsupportedMediaType(
+            "POST _search needs a body of type application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let mut query = query_pairs(&uri);
+    query.extend(form_urlencoded::parse(&body).into_owned());
+    search(&state, def, &headers, query).await
+}
+
+/// `Prefer: handling=lenient` asks us to ignore parameters we do not know.
+fn lenient(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+}
+
+async fn search(
+    state: &AppState,
+    def: &'static ResourceDef,
+    headers: &HeaderMap,
+    query: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let out = negotiate(headers, &query)?;
+    let _principal = state.auth.authenticate(&state.db, headers).await?;
+    let lenient = lenient(headers);
+
+    let mut count = state.default_count;
+    let mut cursor_text = None;
+    let mut params = Vec::new();
+    for (k, v) in query {
+        match k.as_str() {
+            "_count" => {
+                count = fhir::search::parse_count(&v, state.max_count)
+                    .map_err(|e| ApiError::BadRequest(format!("_count: {e}")))?;
+            }
+            "_cursor" => cursor_text = Some(v),
+            "_format" | "_pretty" => {}
+            _ => {
+                let name = fhir::search::parse_key(&k).name;
+                let known = gnuhealth::search::find_param(def, &name).is_some()
+                    || gnuhealth::search::common_param(def, &name).is_some();
+                if known {
+                    params.push((k, v));
+                } else if !lenient {
+                    return Err(ApiError::BadRequest(format!(
+                        "unknown search parameter '{name}' for {} (send Prefer: handling=lenient to ignore it)",
+                        def.type_name
+                    )));
+                }
+            }
+        }
+    }
+    let digest = cursor::query_digest(def.type_name, &params, count);
+    let pos = match &cursor_text {
+        None => PagePos::First,
+        Some(c) => cursor::decode(&state.secret, &digest, c).ok_or_else(|| {
+            ApiError::BadRequest("the paging cursor is invalid or belongs to another search".into())
+        })?,
+    };
+    let req = SearchRequest {
+        params: params.clone(),
+        count,
+        pos: pos.clone(),
+    };
+    let ctx = context(state);
+    let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
+    let resources = (def.load)(&state.db, &ctx, &page.ids).await?;
+
+    // Keep the page's order: the loader may return rows in any order.
+    let mut by_id: std::collections::HashMap<String, serde_json::Value> = resources
+        .into_iter()
+        .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r)))
+        .collect();
+    let mut bundle = Bundle::searchset();
+    bundle.total = Some(page.total);
+    let link = |pos: Option<&PagePos>| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &params {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("_count", &count.to_string());
+        if let Some(p) = pos {
+            ser.append_pair("_cursor", &cursor::encode(&state.secret, &digest, p));
+        }
+        format!("{}/{}?{}", state.base_url, def.type_name, ser.finish())
+    };
+    let self_pos = (pos != PagePos::First).then_some(&pos);
+    bundle.link.push(BundleLink {
+        relation: "self",
+        url: link(self_pos),
+    });
+    bundle.link.push(BundleLink {
+        relation: "first",
+        url: link(None),
+    });
+    if page.has_previous
+        && let Some(first) = page.ids.first()
+    {
+        bundle.link.push(BundleLink {
+            relation: "previous",
+            url: link(Some(&PagePos::Before(first.clone()))),
+        });
+    }
+    if page.has_next
+        && let Some(last) = page.ids.last()
+    {
+        bundle.link.push(BundleLink {
+            relation: "next",
+            url: link(Some(&PagePos::After(last.clone()))),
+        });
+    }
+    for id in &page.ids {
+        if let Some(resource) = by_id.remove(id) {
+            bundle.entry.push(BundleEntry {
+                full_url: Some(format!("{}/{}/{}", state.base_url, def.type_name, id)),
+                resource,
+                search: Some(EntrySearch {
+                    mode: SearchMode::Match,
+                }),
+            });
+        }
+    }
+    Ok(json_response(StatusCode::OK, render(&bundle, &out)?))
+}

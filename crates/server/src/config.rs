@@ -1,0 +1,138 @@
+//! Configuration: a TOML file (`--config`), every key overridable by an environment
+//! variable `GNUHEALTH_FHIR_<KEY>`, the main ones by command-line flags. The database can
+//! be named directly or found through trytond's own configuration file.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite:///abs/path/health.sqlite` or `postgresql://user:pass@host:5432/health`.
+    pub database: Option<String>,
+    /// trytond's configuration file; its `[database] uri` (and `path` for SQLite) locate
+    /// the database named by `tryton_database`.
+    pub tryton_config: Option<PathBuf>,
+    pub tryton_database: Option<String>,
+    pub listen: String,
+    /// Public base URL (what clients see, e.g. behind nginx); default `http://<listen>`.
+    pub base_url: Option<String>,
+    pub server_name: String,
+    /// Signs paging cursors (and later tokens): required outside the demo.
+    pub secret_key: Option<String>,
+    pub default_count: u32,
+    pub max_count: u32,
+    /// How long a verified password is remembered, in seconds.
+    pub auth_cache_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: None,
+            tryton_config: None,
+            tryton_database: None,
+            listen: "127.0.0.1:8020".into(),
+            base_url: None,
+            server_name: "GNU Health FHIR server".into(),
+            secret_key: None,
+            default_count: 20,
+            max_count: 1000,
+            auth_cache_seconds: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults < file < environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.is_file() {
+                return Err(format!("configuration file {} not found", f.display()));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("GNUHEALTH_FHIR_"));
+        fig.extract().map_err(|e| format!("configuration: {e}"))
+    }
+
+    /// The database URL: `database`, else found through `tryton_config`.
+    pub fn database_url(&self) -> Result<String, String> {
+        if let Some(url) = &self.database {
+            return Ok(url.clone());
+        }
+        let (Some(conf), Some(name)) = (&self.tryton_config, &self.tryton_database) else {
+            return Err(
+                "no database: set `database`, or `tryton_config` and `tryton_database`".into(),
+            );
+        };
+        tryton_database_url(conf, name)
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+/// The database URL trytond would use for database `name` under config file `conf`.
+pub fn tryton_database_url(conf: &Path, name: &str) -> Result<String, String> {
+    let ini = ini::Ini::load_from_file(conf)
+        .map_err(|e| format!("cannot read trytond configuration {}: {e}", conf.display()))?;
+    let section = ini.section(Some("database"));
+    let uri = section
+        .and_then(|s| s.get("uri"))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("sqlite://");
+    if uri.starts_with("sqlite:") {
+        // trytond keeps SQLite databases as `<[database] path>/<name>.sqlite`.
+        let dir = section
+            .and_then(|s| s.get("path"))
+            .map(str::trim)
+            .ok_or_else(|| format!("{}: [database] path is not set", conf.display()))?;
+        let file = Path::new(dir).join(format!("{name}.sqlite"));
+        let file = std::path::absolute(&file).map_err(|e| e.to_string())?;
+        Ok(format!("sqlite://{}", file.display()))
+    } else if uri.starts_with("postgresql:") || uri.starts_with("postgres:") {
+        Ok(format!("{}/{}", uri.trim_end_matches('/'), name))
+    } else {
+        Err(format!("unsupported trytond database uri in {}", conf.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_database_through_trytond_config() {
+        let dir = std::env::temp_dir().join(format!("ghf-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let sqlite = dir.join("sqlite.conf");
+        std::fs::write(&sqlite, "[database]\nuri = sqlite://\npath = /srv/gh\n").unwrap_or_default();
+        assert_eq!(
+            tryton_database_url(&sqlite, "health").ok().as_deref(),
+            Some("sqlite:///srv/gh/health.sqlite")
+        );
+        let pg = dir.join("pg.conf");
+        std::fs::write(
+            &pg,
+            "[database]\nuri = postgresql://gh:pw@127.0.0.1:5432/\npath = /x\n",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            tryton_database_url(&pg, "health").ok().as_deref(),
+            Some("postgresql://gh:pw@127.0.0.1:5432/health")
+        );
+        assert!(tryton_database_url(&dir.join("missing.conf"), "health").is_err());
+        std::fs::remove_dir_all(&dir).unwrap_or_default();
+    }
+}

@@ -1,0 +1,197 @@
+//! `gnuhealth-fhir`: a FHIR R4 server for GNU Health. `serve` serves an existing GNU Health
+//! database; `demo` creates (or reuses) an embedded SQLite demo database and serves it.
+
+mod app;
+mod auth;
+mod config;
+mod cursor;
+mod error;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "gnuhealth-fhir", version, about = "FHIR R4 server for GNU Health")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an existing GNU Health database.
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// sqlite:///abs/path/health.sqlite or postgresql://user:pass@host:port/db
+        #[arg(long)]
+        database: Option<String>,
+        /// Address to listen on (default 127.0.0.1:8020).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Create (or reuse) the embedded demo database and serve it.
+    Demo {
+        /// Number of generated patients.
+        #[arg(long, default_value_t = 1000)]
+        patients: u32,
+        /// Where the demo SQLite database lives.
+        #[arg(long, default_value = "gnuhealth-demo.sqlite")]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8020")]
+        listen: String,
+        /// Build the database and exit without serving.
+        #[arg(long)]
+        generate_only: bool,
+        /// Seed of the generator (the same seed gives the same data).
+        #[arg(long, default_value_t = 5)]
+        seed: u64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gnuhealth-fhir: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            config,
+            database,
+            listen,
+        } => {
+            let mut cfg = Config::load(config.as_deref())?;
+            if let Some(d) = database {
+                cfg.database = Some(d);
+            }
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            let url = cfg.database_url()?;
+            let secret = cfg.secret_key.clone().ok_or(
+                "a secret key is required: set secret_key in the configuration \
+                 or GNUHEALTH_FHIR_SECRET_KEY",
+            )?;
+            if secret.len() < 16 {
+                return Err("the secret key must be at least 16 characters".into());
+            }
+            serve(cfg, &url, secret.into_bytes()).await
+        }
+        Command::Demo {
+            patients,
+            db,
+            listen,
+            generate_only,
+            seed,
+        } => {
+            let db = std::path::absolute(&db).map_err(|e| e.to_string())?;
+            let opts = gnuhealth::demo::DemoOptions { patients, seed };
+            let path = db.clone();
+            let summary = tokio::task::spawn_blocking(move || {
+                gnuhealth::demo::create_or_reuse(&path, &opts)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            eprintln!("{summary}");
+            if generate_only {
+                return Ok(());
+            }
+            let mut cfg = Config::load(None)?;
+            cfg.listen = listen;
+            // The demo needs no configuration: a fresh random key per run is fine, since
+            // only cursors are signed with it.
+            let secret = cfg
+                .secret_key
+                .clone()
+                .map(String::into_bytes)
+                .unwrap_or_else(random_secret);
+            let url = format!("sqlite://{}", db.display());
+            println!(
+                "GNU Health FHIR demo: {}/metadata\n  user: {}  password: {}",
+                cfg.base_url(),
+                gnuhealth::demo::DEMO_LOGIN,
+                gnuhealth::demo::DEMO_PASSWORD
+            );
+            serve(cfg, &url, secret).await
+        }
+    }
+}
+
+fn random_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut key = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    key
+}
+
+async fn serve(cfg: Config, url: &str, secret: Vec<u8>) -> Result<(), String> {
+    let db = gnuhealth::db::Database::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base_url = cfg.base_url();
+    let capability = fhir::capability::CapabilityStatement::new(
+        &cfg.server_name,
+        env!("CARGO_PKG_VERSION"),
+        &base_url,
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        &gnuhealth::registry::offers(),
+    );
+    let capability = serde_json::to_vec(&capability).map_err(|e| e.to_string())?;
+    let state = Arc::new(app::AppState {
+        db,
+        base_url: base_url.clone(),
+        auth: auth::Authenticator::new(&secret, Duration::from_secs(cfg.auth_cache_seconds)),
+        secret,
+        default_count: cfg.default_count.min(cfg.max_count),
+        max_count: cfg.max_count,
+        capability: capability.into(),
+    });
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(
+        "serving {} on {addr} ({})",
+        gnuhealth::db::redact_url(url),
+        base_url
+    );
+    axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
