@@ -1,4 +1,14 @@
 //! R4 resources as this server emits them: one file per resource type, holding only the
 //! elements GNU Health has data for, in R4 element order.
 
+pub mod condition;
+pub mod diagnostic_report;
+pub mod family_member_history;
+pub mod immunization;
+pub mod medication;
+pub mod medication_statement;
+pub mod observation;
+pub mod organization;
 pub mod patient;
+pub mod practitioner;
+pub mod procedure;

@@ -10,7 +10,17 @@ use serde_json::Value;
 
 use crate::db::{Database, DbError, Row};
 
+pub mod condition;
+pub mod diagnostic_report;
+pub mod family_member_history;
+pub mod immunization;
+pub mod medication;
+pub mod medication_statement;
+pub mod observation;
+pub mod organization;
 pub mod patient;
+pub mod practitioner;
+pub mod procedure;
 
 /// What a loader needs to know about the request beyond the ids.
 #[derive(Debug, Clone)]
