@@ -113,7 +113,7 @@ impl Sql {
         match self.dialect {
             Dialect::Sqlite => format!("ghf_fold({expr})"),
             Dialect::Postgres => {
-                let (from, to) = fhir::search::fold_table();
+                let (from, to) = pg_fold_table();
                 format!("translate(lower({expr}), '{from}', '{to}')")
             }
         }
@@ -126,6 +126,30 @@ impl Sql {
             Dialect::Postgres => format!("COALESCE({expr}, false)"),
         }
     }
+}
+
+/// The `translate()` table for PostgreSQL: the fold table, plus the upper-case accented
+/// letters (`lower()` leaves them alone under the C locale), plus the combining marks,
+/// which have no counterpart and so are deleted.
+fn pg_fold_table() -> &'static (String, String) {
+    static TABLE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let (from, to) = fhir::search::fold_table();
+        let (mut f, mut t) = (from.to_owned(), to.to_owned());
+        for (a, b) in from.chars().zip(to.chars()) {
+            let mut up = a.to_uppercase();
+            if let (Some(u), None) = (up.next(), up.next())
+                && u != a
+                && !f.contains(u)
+            {
+                f.push(u);
+                t.push(b);
+            }
+        }
+        f.push_str(fhir::search::combining_marks());
+        // Quotes never occur in the table, but the SQL text must stay well-formed.
+        (f.replace('\'', "''"), t.replace('\'', "''"))
+    })
 }
 
 /// One value of a result row.

@@ -3,8 +3,8 @@
 //! keyset-paged query for the page's ids. Loading the page is the resource's batched
 //! loader's job. Nothing is filtered or sorted in memory.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
-use fhir::search::{self as syntax, DateRange, Prefix};
+use chrono::{Duration, NaiveTime};
+use fhir::search::{self as syntax, Bound, Cmp, DateCondition, DateTerm, StoredKind};
 
 use crate::db::{Database, DbError, Param, Sql};
 use crate::resources::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored};
@@ -263,32 +263,17 @@ fn param_condition(
             sql.push(" OR ");
         }
         match kind {
-            Kind::String => string_condition(sql, paths, modifier, &unescape(v))?,
+            Kind::String => string_condition(sql, paths, modifier, &syntax::unescape(v))?,
             Kind::Token => token_condition(sql, ctx, paths, v).map_err(|e| bad(e.to_string()))?,
-            Kind::Date => date_condition(sql, paths, v).map_err(|e| bad(e.to_string()))?,
+            Kind::Date => date_condition(sql, paths, &syntax::unescape(v)).map_err(|e| bad(e.to_string()))?,
             Kind::Reference => {
-                let r = syntax::parse_reference(v, ref_type).map_err(|e| bad(e.to_string()))?;
+                let r = syntax::parse_reference(&syntax::unescape(v), ref_type).map_err(|e| bad(e.to_string()))?;
                 reference_condition(sql, paths, targets, &r)?
             }
         }
     }
     sql.push(")");
     Ok(())
-}
-
-fn unescape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    let mut chars = v.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// `(path1 OR path2 …)`, each path wrapped in EXISTS when its value is in child rows.
@@ -475,96 +460,66 @@ fn reference_condition(
     }
 }
 
-/// The stored value of a date path as an interval: a DATE column covers its whole day,
-/// a timestamp is an instant. The search value is the half-open range its precision
-/// implies. Semantics (R4 §3.1.1.5.4, as common servers read them): `eq` = the stored
-/// interval lies within the range; `ne` = not `eq`; `gt`/`sa` = starts at or after the
-/// range's end; `lt`/`eb` = ends at or before the range's start; `ge` = starts at or
-/// after the range's start; `le` = starts before the range's end; `ap` = overlaps the
-/// range widened by 10 % of its distance from now (at least one day).
+/// A date parameter over each path, with the R4 prefix semantics of
+/// [`fhir::search::date_condition`]: a DATE column is the day it names, a timestamp an instant.
 fn date_condition(sql: &mut Sql, paths: &[Path], v: &str) -> Result<(), syntax::SyntaxError> {
     let (prefix, rest) = syntax::split_prefix(v);
     let range = syntax::parse_date(rest)?;
     let r = any_path(sql, paths, |sql, p| {
-        let day = matches!(p.value, Stored::Date);
-        date_path(sql, p.expr, day, prefix, &range);
+        let kind = if matches!(p.value, Stored::Date) {
+            StoredKind::Day
+        } else {
+            StoredKind::Instant
+        };
+        match syntax::date_condition(prefix, &range, kind) {
+            DateCondition::All(terms) => date_terms(sql, p.expr, kind, &terms),
+            DateCondition::Any(alternatives) => {
+                sql.push("(");
+                for (i, terms) in alternatives.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    date_terms(sql, p.expr, kind, terms);
+                }
+                if alternatives.is_empty() {
+                    sql.push("1 = 0");
+                }
+                sql.push(")");
+            }
+        }
         Ok(())
     });
     r.map_err(|e| syntax::SyntaxError(e.to_string()))
 }
 
-/// Day-column comparisons rewritten on the date itself: the day `d` covers [d, d+1).
-fn date_path(sql: &mut Sql, expr: &str, day: bool, prefix: Prefix, r: &DateRange) {
-    // lo >= t  ⇔ d >= ceil_day(t); lo < t ⇔ d < ceil_day(t); hi <= t ⇔ d < floor_day(t) … for days.
-    let ceil = |t: &NaiveDateTime| -> NaiveDate {
-        if t.time() == chrono::NaiveTime::MIN {
-            t.date()
-        } else {
-            t.date() + Duration::days(1)
-        }
-    };
-    let floor = |t: &NaiveDateTime| -> NaiveDate { t.date() };
-    let mut cmp = |sql: &mut Sql, op: &str, p: Param| {
-        sql.push(expr).push(op);
-        sql.param(p);
-    };
-    // lo >= t
-    let lo_ge = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
-        if day {
-            cmp(sql, " >= ", Param::Date(ceil(t)))
-        } else {
-            cmp(sql, " >= ", Param::DateTime(*t))
-        }
-    };
-    // lo < t
-    let lo_lt = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
-        if day {
-            cmp(sql, " < ", Param::Date(ceil(t)))
-        } else {
-            cmp(sql, " < ", Param::DateTime(*t))
-        }
-    };
-    // hi <= t (day: d + 1 <= t ⇔ d < floor(t) when t is not midnight, d < t.date() at midnight)
-    let hi_le = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
-        if day {
-            cmp(sql, " < ", Param::Date(floor(t)))
-        } else {
-            cmp(sql, " < ", Param::DateTime(*t))
-        }
-    };
-    // hi > t (overlap tests): day: d + 1 > t ⇔ d >= floor(t) … d > t - 1day
-    let hi_gt = |sql: &mut Sql, t: &NaiveDateTime, cmp: &mut dyn FnMut(&mut Sql, &str, Param)| {
-        if day {
-            cmp(sql, " >= ", Param::Date(floor(t)))
-        } else {
-            cmp(sql, " >= ", Param::DateTime(*t))
-        }
-    };
-    match prefix {
-        Prefix::Eq | Prefix::Ne => {
-            if prefix == Prefix::Ne {
-                sql.push("NOT ");
-            }
-            sql.push("(");
-            lo_ge(sql, &r.start, &mut cmp);
+/// `(term AND term …)` over one column.
+fn date_terms(sql: &mut Sql, expr: &str, kind: StoredKind, terms: &[DateTerm]) {
+    sql.push("(");
+    for (i, (bound, cmp, c)) in terms.iter().enumerate() {
+        if i > 0 {
             sql.push(" AND ");
-            hi_le(sql, &r.end, &mut cmp);
-            sql.push(")");
         }
-        Prefix::Gt | Prefix::Sa => lo_ge(sql, &r.end, &mut cmp),
-        Prefix::Lt | Prefix::Eb => hi_le(sql, &r.start, &mut cmp),
-        Prefix::Ge => lo_ge(sql, &r.start, &mut cmp),
-        Prefix::Le => lo_lt(sql, &r.end, &mut cmp),
-        Prefix::Ap => {
-            let now = Utc::now().naive_utc();
-            let gap = (now - r.start).abs();
-            let margin = (gap / 10).max(Duration::days(1));
-            let (s, e) = (r.start - margin, r.end + margin);
-            sql.push("(");
-            lo_lt(sql, &e, &mut cmp);
-            sql.push(" AND ");
-            hi_gt(sql, &s, &mut cmp);
-            sql.push(")");
+        if kind == StoredKind::Day {
+            // The day d covers [d 00:00, d+1 00:00): rewrite the comparison on d itself so
+            // the column stays bare (and indexable).
+            let c = match bound {
+                Bound::Low => *c,
+                Bound::High => *c - Duration::days(1),
+            };
+            let midnight = c.time() == NaiveTime::MIN;
+            let (op, day) = match cmp {
+                Cmp::Ge | Cmp::Lt if !midnight => (cmp.sql(), c.date() + Duration::days(1)),
+                _ => (cmp.sql(), c.date()),
+            };
+            sql.push(expr).push(" ").push(op).push(" ");
+            sql.param(Param::Date(day));
+        } else {
+            sql.push(expr).push(" ").push(cmp.sql()).push(" ");
+            sql.param(Param::DateTime(*c));
         }
     }
+    if terms.is_empty() {
+        sql.push("1 = 1");
+    }
+    sql.push(")");
 }
