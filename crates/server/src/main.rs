@@ -1,20 +1,11 @@
 //! `gnuhealth-fhir`: a FHIR R4 server for GNU Health. `serve` serves an existing GNU Health
 //! database; `demo` creates (or reuses) an embedded SQLite demo database and serves it.
 
-mod app;
-mod auth;
-mod config;
-mod cursor;
-mod error;
-
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-
-use crate::config::Config;
+use gnuhealth_fhir::config::Config;
+use gnuhealth_fhir::serve;
 
 #[derive(Parser)]
 #[command(name = "gnuhealth-fhir", version, about = "FHIR R4 server for GNU Health")]
@@ -152,46 +143,4 @@ fn random_secret() -> Vec<u8> {
     let mut key = vec![0u8; 32];
     rand::rng().fill_bytes(&mut key);
     key
-}
-
-async fn serve(cfg: Config, url: &str, secret: Vec<u8>) -> Result<(), String> {
-    let db = gnuhealth::db::Database::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
-    let base_url = cfg.base_url();
-    let capability = fhir::capability::CapabilityStatement::new(
-        &cfg.server_name,
-        env!("CARGO_PKG_VERSION"),
-        &base_url,
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        &gnuhealth::registry::offers(),
-    );
-    let capability = serde_json::to_vec(&capability).map_err(|e| e.to_string())?;
-    let state = Arc::new(app::AppState {
-        db,
-        base_url: base_url.clone(),
-        auth: auth::Authenticator::new(&secret, Duration::from_secs(cfg.auth_cache_seconds)),
-        secret,
-        default_count: cfg.default_count.min(cfg.max_count),
-        max_count: cfg.max_count,
-        capability: capability.into(),
-    });
-    let addr: SocketAddr = cfg
-        .listen
-        .parse()
-        .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(
-        "serving {} on {addr} ({})",
-        gnuhealth::db::redact_url(url),
-        base_url
-    );
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
 }
