@@ -1,0 +1,155 @@
+//! A server on a small embedded demo database, started once per test binary on a free
+//! loopback port, with helpers to call it.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub const PATIENTS: u32 = 40;
+
+pub struct TestServer {
+    pub base: String,
+    pub db_path: PathBuf,
+}
+
+/// The shared server (built on first use).
+pub fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(start)
+}
+
+fn start() -> TestServer {
+    let db_path = std::env::temp_dir().join(format!(
+        "ghf-http-test-{}-{}.sqlite",
+        std::process::id(),
+        PATIENTS
+    ));
+    let opts = gnuhealth::demo::DemoOptions {
+        patients: PATIENTS,
+        seed: 5,
+    };
+    if let Err(e) = gnuhealth::demo::create_or_reuse(&db_path, &opts) {
+        panic!("demo database: {e}");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = db_path.clone();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => panic!("runtime: {e}"),
+        };
+        rt.block_on(async move {
+            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                Ok(l) => l,
+                Err(e) => panic!("bind: {e}"),
+            };
+            let addr = match listener.local_addr() {
+                Ok(a) => a,
+                Err(e) => panic!("addr: {e}"),
+            };
+            let cfg = gnuhealth_fhir::config::Config {
+                listen: addr.to_string(),
+                ..Default::default()
+            };
+            let url = format!("sqlite://{}", path.display());
+            let state = match gnuhealth_fhir::state(&cfg, &url, b"test-secret-key-0123456789".to_vec()).await {
+                Ok(s) => s,
+                Err(e) => panic!("state: {e}"),
+            };
+            let _ = tx.send(format!("http://{addr}"));
+            let _ = axum::serve(listener, gnuhealth_fhir::app::router(state)).await;
+        });
+    });
+    let base = match rx.recv() {
+        Ok(b) => b,
+        Err(e) => panic!("server did not start: {e}"),
+    };
+    TestServer { base, db_path }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// GET with the demo user's credentials; returns status and JSON body.
+pub async fn get(path: &str) -> (u16, serde_json::Value) {
+    let s = server();
+    let url = if path.starts_with("http") {
+        path.to_owned()
+    } else {
+        format!("{}{}", s.base, path)
+    };
+    let resp = client()
+        .get(url)
+        .basic_auth(
+            gnuhealth::demo::DEMO_LOGIN,
+            Some(gnuhealth::demo::DEMO_PASSWORD),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = resp.status().as_u16();
+    let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// The ids of a searchset's entries.
+pub fn ids(bundle: &serde_json::Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The URL of a Bundle link relation.
+pub fn link(bundle: &serde_json::Value, relation: &str) -> Option<String> {
+    bundle["link"].as_array()?.iter().find_map(|l| {
+        (l["relation"] == relation).then(|| l["url"].as_str().map(str::to_owned))?
+    })
+}
+
+/// Every id a search returns, following `next` links.
+pub async fn all_ids(path: &str) -> Vec<String> {
+    let (status, mut page) = get(path).await;
+    assert_eq!(status, 200, "{path}: {page}");
+    let mut out = ids(&page);
+    let mut guard = 0;
+    while let Some(next) = link(&page, "next") {
+        let (status, p) = get(&next).await;
+        assert_eq!(status, 200, "{next}: {p}");
+        out.extend(ids(&p));
+        page = p;
+        guard += 1;
+        assert!(guard < 10_000, "paging does not end");
+    }
+    out
+}
+
+/// Integer ids from a direct SQL query on the demo database (the independent side of
+/// the comparison).
+pub fn sql_ids(sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(&server().db_path)
+        .unwrap_or_else(|e| panic!("open demo db: {e}"));
+    let mut stmt = conn
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut ids: Vec<i64> = rows.filter_map(Result::ok).collect();
+    ids.sort_unstable();
+    ids.into_iter().map(|i| i.to_string()).collect()
+}
+
+/// Sorted copy.
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort_by_key(|s| s.parse::<i64>().unwrap_or(i64::MAX));
+    v
+}

@@ -1,0 +1,44 @@
+// Collects what a running gnuhealth-fhir server emits, for validate.mjs: the
+// CapabilityStatement, every page of every resource type it lists (following the
+// Bundle `next` links, up to a limit per type), and a few error OperationOutcomes.
+// Usage: node dump-server.mjs BASE_URL LOGIN PASSWORD OUT.ndjson [MAX_PER_TYPE]
+import { writeFileSync } from 'node:fs';
+
+const [base, login, password, out, maxArg] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: dump-server.mjs BASE_URL LOGIN PASSWORD OUT.ndjson [MAX_PER_TYPE]');
+  process.exit(2);
+}
+const maxPerType = Number(maxArg ?? 2000);
+const auth = 'Basic ' + Buffer.from(`${login}:${password}`).toString('base64');
+
+async function get(url, withAuth = true) {
+  const headers = { accept: 'application/fhir+json' };
+  if (withAuth) headers.authorization = auth;
+  const resp = await fetch(url, { headers });
+  return { status: resp.status, body: await resp.json() };
+}
+
+const lines = [];
+const counts = {};
+const meta = await get(`${base}/metadata`, false);
+if (meta.status !== 200) throw new Error(`metadata: HTTP ${meta.status}`);
+lines.push(JSON.stringify(meta.body));
+for (const r of meta.body.rest[0].resource) {
+  let url = `${base}/${r.type}?_count=200`;
+  let n = 0;
+  while (url && n < maxPerType) {
+    const page = await get(url);
+    if (page.status !== 200) throw new Error(`${url}: HTTP ${page.status} ${JSON.stringify(page.body)}`);
+    lines.push(JSON.stringify(page.body));
+    n += (page.body.entry ?? []).length;
+    url = (page.body.link ?? []).find((l) => l.relation === 'next')?.url;
+  }
+  counts[r.type] = n;
+}
+for (const path of ['/Patient/0', '/Patient?no-such-parameter=1', '/NoSuchType']) {
+  lines.push(JSON.stringify((await get(`${base}${path}`)).body));
+}
+lines.push(JSON.stringify((await get(`${base}/Patient`, false)).body));
+writeFileSync(out, lines.join('\n') + '\n');
+console.log(`dumped ${Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ')}`);
