@@ -382,7 +382,7 @@ pub(crate) fn person_identifiers(
 
 /// Home address from the domiciliary unit columns starting at `at`:
 /// street, number, bis, district, municipality, city, zip, subdivision, country, lat, long.
-fn du_address(row: &Row, at: usize) -> Option<Address> {
+pub(crate) fn du_address(row: &Row, at: usize) -> Option<Address> {
     let street = [row.opt_text(at), row.opt_text(at + 1)]
         .into_iter()
         .flatten()
@@ -434,7 +434,7 @@ fn marital_status(code: &str) -> Option<CodeableConcept> {
 }
 
 /// An inline photo; the content type is sniffed (GNU Health keeps the uploaded format).
-fn photo(bytes: &[u8]) -> Attachment {
+pub(crate) fn photo(bytes: &[u8]) -> Attachment {
     use base64::Engine;
     let content_type = if bytes.starts_with(b"\x89PNG") {
         "image/png"
