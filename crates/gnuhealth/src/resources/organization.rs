@@ -1,1 +1,351 @@
-//! (being written)
+//! Organization ← `gnuhealth_institution` + its party (`party_party`): institution code and
+//! party identifiers, name, type (`institution_type`), contact mechanisms and addresses.
+//!
+//! Insurers and pharmacies are parties without an institution row and are not served here;
+//! beds, operating rooms, specialties and the like have no Organization element.
+
+use fhir::datatypes::{Address, CodeableConcept, Coding, ContactPoint, Identifier};
+use fhir::resources::organization::{Organization, OrganizationContact};
+use serde_json::Value;
+
+use super::patient::{PartyChildren, PersonChildren, sid};
+use super::{
+    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
+    to_json,
+};
+use crate::db::{Database, DbError};
+use crate::tryton::newest;
+
+/// Naming system of `gnuhealth_institution.code`.
+pub const INSTITUTION_SID: &str = "sid/institution-code";
+/// GNU Health's institution types (`gnuhealth_institution.institution_type`).
+pub const INSTITUTION_TYPE_SYSTEM: &str = "CodeSystem/institution-type";
+pub const ORGANIZATION_TYPE_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/organization-type";
+
+/// `institution_type` codes and their GNU Health labels.
+const INSTITUTION_TYPES: &[(&str, &str)] = &[
+    ("doctor_office", "Doctor office"),
+    ("primary_care", "Primary Care Center"),
+    ("clinic", "Clinic"),
+    ("hospital", "General Hospital"),
+    ("specialized", "Specialized Hospital"),
+    ("nursing_home", "Nursing Home"),
+    ("hospice", "Hospice"),
+    ("rural", "Rural facility"),
+];
+
+/// Used by `person_identifier_paths!`.
+const ALT_JOIN: (&str, &str) = (
+    "gnuhealth_person_alternative_identification ai",
+    "ai.party = r.party",
+);
+const ADDRESS_JOIN: (&str, &str) = (
+    "party_address pa LEFT JOIN country_country ac ON ac.id = pa.country \
+     LEFT JOIN country_subdivision asub ON asub.id = pa.subdivision",
+    "pa.party = r.party AND pa.active = TRUE",
+);
+
+pub static ORGANIZATION: ResourceDef = ResourceDef {
+    type_name: "Organization",
+    models: &["gnuhealth.institution", "party.party"],
+    from: "gnuhealth_institution r JOIN party_party p ON p.id = r.party",
+    filter: &[],
+    key: "r.id",
+    key_is_text: false,
+    last_updated: "COALESCE(r.write_date, r.create_date)",
+    params: &[
+        SearchParam {
+            name: "identifier",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-identifier",
+            // The institution code, then the party identifiers (as for persons).
+            paths: &{
+                const PARTY: &[Path] = crate::person_identifier_paths!();
+                let mut all = [Path::col("r.code", Stored::Code(System::Local(INSTITUTION_SID)));
+                    PARTY.len() + 1];
+                let mut i = 0;
+                while i < PARTY.len() {
+                    all[i + 1] = PARTY[i];
+                    i += 1;
+                }
+                all
+            },
+            targets: &[],
+        },
+        SearchParam {
+            name: "name",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-name",
+            paths: &[Path::col("p.name", Stored::Text)],
+            targets: &[],
+        },
+        SearchParam {
+            name: "type",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-type",
+            paths: &[
+                Path::col(
+                    "r.institution_type",
+                    Stored::Code(System::Local(INSTITUTION_TYPE_SYSTEM)),
+                ),
+                // Every institution is a healthcare provider.
+                Path::col(
+                    "CAST('prov' AS VARCHAR)",
+                    Stored::Code(System::Fixed(ORGANIZATION_TYPE_SYSTEM)),
+                ),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "active",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-active",
+            paths: &[Path::col("p.active", Stored::Bool)],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-address",
+            paths: &[
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.name", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+                Path::child(
+                    ADDRESS_JOIN.0,
+                    ADDRESS_JOIN.1,
+                    "pa.postal_code",
+                    Stored::Text,
+                ),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "asub.name", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.code", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-city",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-city",
+            paths: &[Path::child(
+                ADDRESS_JOIN.0,
+                ADDRESS_JOIN.1,
+                "pa.city",
+                Stored::Text,
+            )],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-postalcode",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-postalcode",
+            paths: &[Path::child(
+                ADDRESS_JOIN.0,
+                ADDRESS_JOIN.1,
+                "pa.postal_code",
+                Stored::Text,
+            )],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-state",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-state",
+            paths: &[Path::child(
+                ADDRESS_JOIN.0,
+                ADDRESS_JOIN.1,
+                "asub.name",
+                Stored::Text,
+            )],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-country",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-country",
+            paths: &[
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.code", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.name", Stored::Text),
+            ],
+            targets: &[],
+        },
+    ],
+    load,
+};
+
+fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
+    Box::pin(load_organizations(db, ctx, ids))
+}
+
+/// `party IN (parties of these institutions)`.
+const PARTIES: &str = "(SELECT party FROM gnuhealth_institution WHERE ";
+
+async fn load_organizations(
+    db: &Database,
+    ctx: &Context,
+    ids: &[String],
+) -> Result<Vec<Value>, DbError> {
+    let ids = int_ids(ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut main = db.sql();
+    main.push(
+        "SELECT r.id, p.active, p.id, r.code, p.ref, p.code, p.name, r.institution_type, \
+         COALESCE(r.write_date, r.create_date), COALESCE(p.write_date, p.create_date) \
+         FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
+    )
+    .in_ids("r.id", &ids);
+    let (rows, children) =
+        tokio::try_join!(db.query(&main), PersonChildren::load(db, &ids, PARTIES))?;
+
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let c = children.of(row.int(2));
+        let mut o = Organization {
+            resource_type: "Organization",
+            id: row.int(0).to_string(),
+            active: Some(row.bool(1)),
+            name: row.opt_text(6),
+            ..Default::default()
+        };
+        let stamps = [row.opt_str(8), row.opt_str(9)]
+            .into_iter()
+            .chain(c.stamps.iter().map(|s| Some(s.as_str())));
+        o.meta = meta(newest(stamps).as_deref());
+        o.identifier = identifiers(ctx, row.opt_text(3), row.opt_text(4), row.opt_text(5), &c);
+        o.type_ = org_types(ctx, row.opt_str(7));
+        let (telecom, contacts) = c.telecoms();
+        o.telecom = telecom.into_iter().map(work_contact_point).collect();
+        // Emergency numbers of an institution are those of a contact person.
+        o.contact = contacts
+            .into_iter()
+            .map(|pc| OrganizationContact {
+                name: pc.name,
+                telecom: pc.telecom.into_iter().map(work_contact_point).collect(),
+            })
+            .collect();
+        o.address = c.addresses().into_iter().map(work_address).collect();
+        out.push(to_json(&o)?);
+    }
+    Ok(out)
+}
+
+/// Institution code (official), then the party's PUID (`NP-…`), party code and
+/// alternative identifiers.
+fn identifiers(
+    ctx: &Context,
+    code: Option<String>,
+    puid: Option<String>,
+    party_code: Option<String>,
+    c: &PartyChildren<'_>,
+) -> Vec<Identifier> {
+    let mut ids = Vec::new();
+    if let Some(code) = code {
+        ids.push(Identifier {
+            use_: Some("official"),
+            ..Identifier::new(ctx.system(INSTITUTION_SID), code)
+        });
+    }
+    if let Some(puid) = puid {
+        ids.push(Identifier {
+            use_: Some("secondary"),
+            ..Identifier::new(ctx.system(sid::PUID), puid)
+        });
+    }
+    if let Some(party_code) = party_code {
+        ids.push(Identifier {
+            use_: Some("secondary"),
+            ..Identifier::new(ctx.system(sid::PARTY_CODE), party_code)
+        });
+    }
+    ids.extend(c.alternative_ids(ctx));
+    ids
+}
+
+/// `prov` (every institution provides care), then GNU Health's own institution type.
+fn org_types(ctx: &Context, institution_type: Option<&str>) -> Vec<CodeableConcept> {
+    let mut types = vec![CodeableConcept::coded(
+        ORGANIZATION_TYPE_SYSTEM,
+        "prov",
+        Some("Healthcare Provider".into()),
+    )];
+    if let Some(code) = institution_type {
+        let label = INSTITUTION_TYPES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, l)| (*l).to_owned());
+        types.push(CodeableConcept {
+            coding: vec![Coding::new(
+                &ctx.system(INSTITUTION_TYPE_SYSTEM),
+                code,
+                label.clone(),
+            )],
+            text: label,
+        });
+    }
+    types
+}
+
+/// org-3: an organization's telecom is never `home`.
+fn work_contact_point(cp: ContactPoint) -> ContactPoint {
+    ContactPoint {
+        use_: match cp.use_ {
+            Some("home") => Some("work"),
+            other => other,
+        },
+        ..cp
+    }
+}
+
+/// org-2: an organization's address is never `home`.
+fn work_address(a: Address) -> Address {
+    Address {
+        use_: Some("work"),
+        ..a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            base_url: "https://fhir.example.org/fhir".into(),
+        }
+    }
+
+    #[test]
+    fn types() {
+        let t = org_types(&ctx(), Some("hospital"));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].coding[0].code.as_deref(), Some("prov"));
+        assert_eq!(
+            t[1].coding[0].system.as_deref(),
+            Some("https://fhir.example.org/fhir/CodeSystem/institution-type")
+        );
+        assert_eq!(t[1].text.as_deref(), Some("General Hospital"));
+        assert_eq!(org_types(&ctx(), None).len(), 1);
+        // A code added locally keeps its code, without a label.
+        let t = org_types(&ctx(), Some("mobile_unit"));
+        assert_eq!(t[1].coding[0].code.as_deref(), Some("mobile_unit"));
+        assert_eq!(t[1].text, None);
+    }
+
+    #[test]
+    fn never_home() {
+        let cp = work_contact_point(ContactPoint {
+            system: Some("phone"),
+            use_: Some("home"),
+            ..Default::default()
+        });
+        assert_eq!(cp.use_, Some("work"));
+        let cp = work_contact_point(ContactPoint {
+            use_: Some("mobile"),
+            ..Default::default()
+        });
+        assert_eq!(cp.use_, Some("mobile"));
+        assert_eq!(work_address(Address::default()).use_, Some("work"));
+    }
+}

@@ -1,1 +1,426 @@
-//! (being written)
+//! Practitioner ← `gnuhealth_healthprofessional` + its person party (`party_party`): the
+//! licence code and the party's identifiers, names, contact mechanisms, home (DU) and other
+//! addresses, photo and language (the same party joins as Patient), and the specialties
+//! (`gnuhealth_hp_specialty` ⋈ `gnuhealth_specialty`) as qualifications, main one first.
+//!
+//! `institution` has no Practitioner element (it belongs to PractitionerRole, not served).
+
+use std::collections::HashSet;
+
+use fhir::datatypes::{CodeableConcept, Coding, Identifier};
+use fhir::resources::practitioner::{Practitioner, PractitionerQualification};
+use serde_json::Value;
+
+use super::patient::{
+    GENDER_SYSTEM, GENDERS, PersonChildren, du_address, gender, person_identifiers, photo, sid,
+};
+use super::{
+    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
+    meta, to_json,
+};
+use crate::db::{Database, DbError, Row};
+use crate::tryton::{fhir_date, newest};
+
+/// Naming system of the licence code (`gnuhealth_healthprofessional.code`).
+pub const LICENSE_SID: &str = "sid/hp-license";
+/// GNU Health's specialty table (`gnuhealth_specialty.code`).
+pub const SPECIALTY_SYSTEM: &str = "CodeSystem/specialty";
+
+const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
+/// Emergency contacts are other people's numbers: they are not the practitioner's telecom.
+const TELECOM_JOIN: (&str, &str) = (
+    "party_contact_mechanism cm",
+    "cm.party = r.party AND cm.active = TRUE AND (cm.emergency IS NULL OR cm.emergency = FALSE)",
+);
+/// Used by `person_identifier_paths!`.
+const ALT_JOIN: (&str, &str) = (
+    "gnuhealth_person_alternative_identification ai",
+    "ai.party = r.party",
+);
+const DU_JOIN: (&str, &str) = ("gnuhealth_du du", "du.id = p.du");
+const ADDRESS_JOIN: (&str, &str) = (
+    "party_address pa",
+    "pa.party = r.party AND pa.active = TRUE",
+);
+const LANG_JOIN: (&str, &str) = (
+    "party_party_lang pl JOIN ir_lang l ON l.id = pl.lang",
+    "pl.party = r.party",
+);
+
+pub static PRACTITIONER: ResourceDef = ResourceDef {
+    type_name: "Practitioner",
+    models: &["gnuhealth.healthprofessional", "party.party"],
+    from: "gnuhealth_healthprofessional r JOIN party_party p ON p.id = r.party",
+    filter: &[],
+    key: "r.id",
+    key_is_text: false,
+    last_updated: "COALESCE(r.write_date, r.create_date)",
+    params: &[
+        SearchParam {
+            name: "identifier",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-identifier",
+            // The licence code, then the person identifiers Patient searches too.
+            paths: &{
+                const PERSON: &[Path] = crate::person_identifier_paths!();
+                let mut all = [Path::col("r.code", Stored::Code(System::Local(LICENSE_SID)));
+                    PERSON.len() + 1];
+                let mut i = 0;
+                while i < PERSON.len() {
+                    all[i + 1] = PERSON[i];
+                    i += 1;
+                }
+                all
+            },
+            targets: &[],
+        },
+        SearchParam {
+            name: "name",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-name",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
+                Path::col("p.lastname", Stored::Text),
+                Path::col("p.name", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "family",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-family",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+                Path::col("p.lastname", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "given",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-given",
+            paths: &[
+                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Text),
+                Path::col("p.name", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "gender",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
+            paths: &[Path::col(
+                "p.gender",
+                Stored::Mapped(System::Fixed(GENDER_SYSTEM), GENDERS),
+            )],
+            targets: &[],
+        },
+        SearchParam {
+            name: "telecom",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
+            paths: &[
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("phone")),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("fax")),
+                )
+                .when("cm.type = 'fax'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("email")),
+                )
+                .when("cm.type = 'email'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("url")),
+                )
+                .when("cm.type = 'website'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("other")),
+                )
+                .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "phone",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
+            paths: &[
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::None),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value_compact",
+                    Stored::Code(System::None),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "email",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-email",
+            paths: &[Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::None),
+            )
+            .when("cm.type = 'email'")],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_street", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_district", Stored::Text),
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+                Path::child(
+                    ADDRESS_JOIN.0,
+                    ADDRESS_JOIN.1,
+                    "pa.postal_code",
+                    Stored::Text,
+                ),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-city",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "address-postalcode",
+            kind: Kind::String,
+            definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
+            paths: &[
+                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+                Path::child(
+                    ADDRESS_JOIN.0,
+                    ADDRESS_JOIN.1,
+                    "pa.postal_code",
+                    Stored::Text,
+                ),
+            ],
+            targets: &[],
+        },
+        SearchParam {
+            name: "active",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-active",
+            paths: &[Path::col("(r.active AND p.active)", Stored::Bool)],
+            targets: &[],
+        },
+        SearchParam {
+            name: "communication",
+            kind: Kind::Token,
+            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-communication",
+            // Emitted as BCP-47 (`es-419`), stored in Tryton's form (`es_419`).
+            paths: &[Path::child(
+                LANG_JOIN.0,
+                LANG_JOIN.1,
+                "REPLACE(l.code, '_', '-')",
+                Stored::Code(System::Fixed("urn:ietf:bcp:47")),
+            )],
+            targets: &[],
+        },
+    ],
+    load,
+};
+
+fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
+    Box::pin(load_practitioners(db, ctx, ids))
+}
+
+/// `party IN (parties of these health professionals)`.
+const PARTIES: &str = "(SELECT party FROM gnuhealth_healthprofessional WHERE ";
+
+async fn load_practitioners(
+    db: &Database,
+    ctx: &Context,
+    ids: &[String],
+) -> Result<Vec<Value>, DbError> {
+    let ids = int_ids(ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut main = db.sql();
+    main.push(
+        "SELECT r.id, r.active, p.active, p.id, p.ref, p.federation_account, p.code, \
+         r.code, p.gender, p.dob, p.photo, p.name, p.lastname, \
+         COALESCE(r.write_date, r.create_date), COALESCE(p.write_date, p.create_date), \
+         du.address_street, du.address_street_number, du.address_street_bis, \
+         du.address_district, du.address_municipality, du.address_city, du.address_zip, \
+         sub.name, cc.code, du.latitude, du.longitude \
+         FROM gnuhealth_healthprofessional r JOIN party_party p ON p.id = r.party \
+         LEFT JOIN gnuhealth_du du ON du.id = p.du \
+         LEFT JOIN country_subdivision sub ON sub.id = du.address_subdivision \
+         LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
+    )
+    .in_ids("r.id", &ids);
+    let mut specialties = db.sql();
+    specialties
+        .push(
+            "SELECT hs.healthprof, s.code, s.name, COALESCE(hs.write_date, hs.create_date) \
+             FROM gnuhealth_hp_specialty hs JOIN gnuhealth_specialty s ON s.id = hs.specialty \
+             WHERE ",
+        )
+        .in_ids("hs.healthprof", &ids)
+        .push(" ORDER BY hs.healthprof, CASE WHEN hs.mainsp = TRUE THEN 0 ELSE 1 END, hs.id");
+    let party_children = PersonChildren::load(db, &ids, PARTIES);
+    let (rows, specialties, children) =
+        tokio::try_join!(db.query(&main), db.query(&specialties), party_children)?;
+    let specialties = group_by(specialties, 0);
+
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.int(0);
+        let c = children.of(row.int(3));
+        let specs = specialties.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut p = Practitioner {
+            resource_type: "Practitioner",
+            id: id.to_string(),
+            active: Some(row.bool(1) && row.bool(2)),
+            ..Default::default()
+        };
+        let stamps = [row.opt_str(13), row.opt_str(14)]
+            .into_iter()
+            .chain(c.stamps.iter().map(|s| Some(s.as_str())))
+            .chain(specs.iter().map(|s| s.opt_str(3)));
+        p.meta = meta(newest(stamps).as_deref());
+        p.identifier = license(ctx, row.opt_text(7)).into_iter().collect();
+        p.identifier.extend(person_identifiers(ctx, &row, 4, &c));
+        p.name = c.names(row.opt_text(11), row.opt_text(12));
+        // Emergency contacts are other people's numbers: Practitioner has no place for them.
+        p.telecom = c.telecoms().0;
+        p.address = du_address(&row, 15).into_iter().collect();
+        p.address.extend(c.addresses());
+        p.gender = row.opt_str(8).and_then(gender);
+        p.birth_date = row.opt_str(9).and_then(fhir_date);
+        p.photo = row.bytes(10).map(photo).into_iter().collect();
+        p.qualification = qualifications(ctx, specs);
+        p.communication = c.communication().into_iter().map(|l| l.language).collect();
+        out.push(to_json(&p)?);
+    }
+    Ok(out)
+}
+
+/// The licence code as an identifier of type v2-0203 `LN` (licence number).
+fn license(ctx: &Context, code: Option<String>) -> Option<Identifier> {
+    Some(Identifier {
+        type_: Some(CodeableConcept::coded(
+            "http://terminology.hl7.org/CodeSystem/v2-0203",
+            "LN",
+            Some("License number".into()),
+        )),
+        ..Identifier::new(ctx.system(LICENSE_SID), code?)
+    })
+}
+
+/// One qualification per specialty row (code, name), in the given order.
+fn qualifications(ctx: &Context, rows: &[Row]) -> Vec<PractitionerQualification> {
+    let system = ctx.system(SPECIALTY_SYSTEM);
+    let mut seen = HashSet::new();
+    rows.iter()
+        .filter_map(|r| {
+            let code = r.opt_text(1)?;
+            // The same specialty may be entered twice; FHIR gains nothing from repeats.
+            if !seen.insert(code.clone()) {
+                return None;
+            }
+            let name = r.opt_text(2);
+            Some(PractitionerQualification {
+                code: CodeableConcept {
+                    coding: vec![Coding::new(&system, code, name.clone())],
+                    text: name,
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Val;
+
+    fn ctx() -> Context {
+        Context {
+            base_url: "https://fhir.example.org/fhir".into(),
+        }
+    }
+
+    #[test]
+    fn license_identifier() {
+        let id = license(&ctx(), Some("MED-0001".into()));
+        let id = id.as_ref();
+        assert_eq!(
+            id.and_then(|i| i.system.as_deref()),
+            Some("https://fhir.example.org/fhir/sid/hp-license")
+        );
+        assert_eq!(id.and_then(|i| i.value.as_deref()), Some("MED-0001"));
+        assert_eq!(license(&ctx(), None), None);
+    }
+
+    #[test]
+    fn qualifications_keep_order_and_drop_repeats() {
+        let row = |code: &str, name: &str| {
+            Row(vec![
+                Val::Int(1),
+                Val::Text(code.into()),
+                Val::Text(name.into()),
+                Val::Null,
+            ])
+        };
+        let rows = [
+            row("GP", "General Practitioner"),
+            row("ANESTHESIO", "Anesthesiology"),
+            row("GP", "General Practitioner"),
+        ];
+        let q = qualifications(&ctx(), &rows);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].code.coding[0].code.as_deref(), Some("GP"));
+        assert_eq!(
+            q[0].code.coding[0].system.as_deref(),
+            Some("https://fhir.example.org/fhir/CodeSystem/specialty")
+        );
+        assert_eq!(q[1].code.text.as_deref(), Some("Anesthesiology"));
+    }
+}
