@@ -13,7 +13,15 @@ pub fn all() -> &'static [&'static ResourceDef] {
     ALL
 }
 
-static ALL: &[&ResourceDef] = &[&resources::patient::PATIENT];
+static ALL: &[&ResourceDef] = &[
+    &resources::condition::CONDITION,
+    &resources::family_member_history::FAMILY_MEMBER_HISTORY,
+    &resources::immunization::IMMUNIZATION,
+    &resources::medication::MEDICATION,
+    &resources::organization::ORGANIZATION,
+    &resources::patient::PATIENT,
+    &resources::practitioner::PRACTITIONER,
+];
 
 /// The definition of a resource type by its FHIR name.
 pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
