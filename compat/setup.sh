@@ -51,7 +51,8 @@ DIR=$(cd "$DIR" && pwd)
 VENV=$DIR/venv
 
 # one setup at a time per cache dir (several engineers / run.sh may call us)
-exec 9>"$DIR/.setup.lock"
+# (fd 9 must not leak into the PostgreSQL server: see pg_start)
+exec 9>"$DIR/setup.lock"
 if ! flock -n 9; then
     echo "setup.sh: another setup is running on $DIR, waiting for it ..."
     flock 9
@@ -87,8 +88,6 @@ if [ -n "$need_apt" ]; then
 else
     echo "all present"
 fi
-# Debian's default cluster must not be started by the package install on
-# our port; it uses 5432, we use $PORT.
 timing apt "$(elapsed "$t0")"
 
 # ---------------------------------------------------------------------------
@@ -125,7 +124,8 @@ pg_start() {
     mkdir -p "$DIR/pgrun"
     chown postgres:postgres "$DIR/pgrun"
     su postgres -c "$PGBIN/pg_ctl -D '$DIR/pgdata' -l '$DIR/pgrun/postgresql.log' \
-        -o \"-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/pgrun\" -w start" >/dev/null
+        -o \"-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/pgrun\" -w start" \
+        >/dev/null 9>&-
 }
 pg_stop() {
     if pg_running; then

@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Export the ground-truth facts a FHIR client can check, from a real GNU
+Health 5.0 database, through the Tryton ORM (trytond Pool / Transaction).
+
+Run it with the compat venv's python:
+
+  $GH_VENV/bin/python compat/export_facts.py \\
+      --config $GH_TRYTON_SQLITE_CONF --database health --out facts-sqlite.json
+  $GH_VENV/bin/python compat/export_facts.py \\
+      --config $GH_TRYTON_PG_CONF --database "$GH_PG_URL" --out facts-pg.json
+
+Output (deterministic: no timestamps, sorted keys, records ordered by id):
+
+  {
+    "format": 1,
+    "resources": {"Patient": [{"id": "1", ...}, ...], "Condition": [...], ...},
+    "excluded": {"Condition": [ids of is_allergy rows],
+                 "Observation": [ids of test-type template rows]},
+    "security": {"<login>": {"uid": .., "groups": [..],
+                             "models": {model: {read, write, create, delete}},
+                             "fields": {model: {field: {read, write}}}}}
+  }
+
+All FHIR ids and references are strings (Procedure ids are "surg-<id>",
+"op-<id>" and "pp-<id>").  Dates are ISO "YYYY-MM-DD"; datetimes are naive
+UTC "YYYY-MM-DDTHH:MM:SS" (what Tryton stores).  "fields" lists only the
+fields that have at least one applicable ir.model.field.access row; a field
+that is not listed is allowed.
+"""
+import argparse
+import datetime as dt
+import json
+import sys
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+GENDER = {'m': 'male', 'f': 'female', 'nb': 'other', 'other': 'other',
+          'nd': 'unknown', 'u': 'unknown', None: None}
+
+# models behind the FHIR resources, for the security facts
+SECURITY_MODELS = [
+    'gnuhealth.patient', 'party.party', 'gnuhealth.healthprofessional',
+    'gnuhealth.institution', 'gnuhealth.patient.disease', 'gnuhealth.lab',
+    'gnuhealth.lab.test.critearea', 'gnuhealth.patient.procedure',
+    'gnuhealth.surgery', 'gnuhealth.operation',
+    'gnuhealth.patient.family.diseases', 'gnuhealth.medicament',
+    'gnuhealth.patient.medication', 'gnuhealth.vaccination',
+    'gnuhealth.pathology',
+]
+SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
+
+TELECOM_SYSTEM = {'phone': 'phone', 'mobile': 'phone', 'fax': 'fax',
+                  'email': 'email', 'website': 'url', 'sms': 'sms'}
+
+
+def iso(v):
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.strftime('%Y-%m-%dT%H:%M:%S')
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def rid(rec):
+    """FHIR id (string) of a Many2One target, or None."""
+    return str(rec.id) if rec else None
+
+
+def official_name(party):
+    names = [n for n in party.person_names if n.use == 'official']
+    if names:
+        n = names[0]
+        return n.family, n.given
+    return party.lastname, party.name
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--config', required=True, help='trytond config file')
+    ap.add_argument('--database', required=True,
+                    help='database name, or a sqlite:///name or '
+                    'postgresql://user:pw@host:port/name URI')
+    ap.add_argument('--out', required=True, help='output JSON file')
+    return ap.parse_args()
+
+
+def main():
+    args = parse_args()
+    from trytond.config import config
+    config.update_etc(args.config)
+    dbname = args.database
+    if '://' in dbname:
+        parts = urlsplit(dbname)
+        dbname = parts.path.lstrip('/')
+        if parts.scheme != 'sqlite':
+            config.set('database', 'uri',
+                       urlunsplit((parts.scheme, parts.netloc, '/', '', '')))
+    backend = config.get('database', 'uri').split(':', 1)[0]
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool(dbname)
+    pool.init()
+
+    facts = {'format': 1, 'resources': {}, 'excluded': {}, 'security': {}}
+    res = facts['resources']
+
+    with Transaction().start(dbname, 0, readonly=True,
+                             context={'active_test': False}):
+        Company = pool.get('company.company')
+        companies = Company.search([], order=[('id', 'ASC')])
+    ctx = {'active_test': False}
+    if companies:
+        ctx['company'] = companies[0].id
+        ctx['companies'] = [c.id for c in companies]
+
+    with Transaction().start(dbname, 0, readonly=True, context=ctx):
+        res['Patient'] = export_patients(pool)
+        res['Practitioner'] = export_practitioners(pool)
+        res['Organization'] = export_organizations(pool)
+        res['Condition'], facts['excluded']['Condition'] = \
+            export_conditions(pool)
+        res['Observation'], facts['excluded']['Observation'] = \
+            export_observations(pool)
+        res['DiagnosticReport'] = export_reports(pool)
+        res['Procedure'] = export_procedures(pool)
+        res['FamilyMemberHistory'] = export_family(pool)
+        res['Medication'] = export_medications(pool)
+        res['MedicationStatement'] = export_statements(pool)
+        res['Immunization'] = export_immunizations(pool)
+
+        User = pool.get('res.user')
+        users = User.search([('login', 'in', SECURITY_USERS)],
+                            order=[('id', 'ASC')])
+        user_ids = {u.login: (u.id, u.active, sorted(g.name for g in u.groups))
+                    for u in users}
+
+    for login in SECURITY_USERS:
+        if login not in user_ids:
+            continue
+        uid, active, groups = user_ids[login]
+        facts['security'][login] = export_security(
+            pool, dbname, uid, active, groups)
+
+    with open(args.out, 'w', encoding='utf-8') as f:
+        json.dump(facts, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write('\n')
+    counts = ', '.join(f'{k} {len(v)}' for k, v in res.items())
+    print(f'{args.out}: backend {backend}, {counts}; '
+          f'security for {", ".join(facts["security"])}')
+
+
+def export_patients(pool):
+    Patient = pool.get('gnuhealth.patient')
+    out = []
+    for pat in Patient.search([], order=[('id', 'ASC')]):
+        party = pat.party
+        family, given = official_name(party)
+        telecom = []
+        for cm in sorted(party.contact_mechanisms,
+                         key=lambda c: (c.sequence is not None,
+                                        c.sequence or 0, c.id)):
+            if not cm.active:
+                continue
+            telecom.append({'type': cm.type,
+                            'system': TELECOM_SYSTEM.get(cm.type, 'other'),
+                            'value': cm.value,
+                            'emergency': bool(cm.emergency)})
+        alt = [{'type': a.alternative_id_type, 'code': a.code}
+               for a in sorted(party.alternative_ids, key=lambda a: a.id)]
+        names = [{'use': n.use, 'family': n.family, 'given': n.given,
+                  'prefix': n.prefix}
+                 for n in sorted(party.person_names,
+                                 key=lambda n: (n.use != 'official', n.id))]
+        # party.address rows (GNU Health creates one empty row per party)
+        addresses = [{'city': a.city, 'postal_code': a.postal_code,
+                      'is_work': bool(a.is_work)}
+                     for a in sorted(party.addresses, key=lambda a: a.id)
+                     if a.active and (a.street or a.city or a.postal_code
+                                      or a.name)]
+        lang = party.lang
+        out.append({
+            'id': str(pat.id),
+            'party_id': party.id,
+            'active': bool(pat.active and party.active),
+            'family': family,
+            'given': given,
+            'gender_code': party.gender,
+            'gender': GENDER.get(party.gender, 'unknown'),
+            'birthDate': iso(party.dob),
+            'deceased': bool(party.deceased),
+            'deceasedDateTime': iso(party.death_certificate.dod)
+            if party.death_certificate else None,
+            'puid': party.ref,
+            'federation_account': party.federation_account,
+            'alternative_ids': alt,
+            'telecom': telecom,
+            'names': names,
+            'addresses': addresses,
+            'du_city': party.du.address_city if party.du else None,
+            'general_practitioner': rid(pat.primary_care_doctor),
+            'language': lang.code if lang else None,
+            'unidentified': bool(party.unidentified),
+        })
+    return out
+
+
+def export_practitioners(pool):
+    HP = pool.get('gnuhealth.healthprofessional')
+    out = []
+    for hp in HP.search([], order=[('id', 'ASC')]):
+        family, given = official_name(hp.party)
+        specs = sorted(hp.specialties, key=lambda s: s.id)
+        out.append({
+            'id': str(hp.id),
+            'active': bool(hp.active and hp.party.active),
+            'family': family,
+            'given': given,
+            'licence': hp.code,
+            'puid': hp.party.ref,
+            'gender': GENDER.get(hp.party.gender, 'unknown'),
+            'specialties': [s.specialty.code for s in specs],
+            'main_specialty': next((s.specialty.code for s in specs
+                                    if s.mainsp), None),
+            'institution': rid(hp.institution),
+        })
+    return out
+
+
+def export_organizations(pool):
+    Institution = pool.get('gnuhealth.institution')
+    return [{
+        'id': str(i.id),
+        'name': i.party.name,
+        'code': i.code,
+        'institution_type': i.institution_type,
+        'active': bool(i.party.active),
+        'puid': i.party.ref,
+    } for i in Institution.search([], order=[('id', 'ASC')])]
+
+
+def export_conditions(pool):
+    Disease = pool.get('gnuhealth.patient.disease')
+    out, allergies = [], []
+    for c in Disease.search([], order=[('id', 'ASC')]):
+        if c.is_allergy:
+            allergies.append(str(c.id))
+            continue
+        out.append({
+            'id': str(c.id),
+            'patient': rid(c.patient),
+            'code': c.pathology.code,
+            'display': c.pathology.name,
+            'diagnosed_date': iso(c.diagnosed_date),
+            'healed_date': iso(c.healed_date),
+            'status': c.status,
+            'severity': c.disease_severity,
+            'is_active': bool(c.is_active),
+        })
+    return out, allergies
+
+
+def export_observations(pool):
+    Crit = pool.get('gnuhealth.lab.test.critearea')
+    out, templates = [], []
+    for c in Crit.search([], order=[('id', 'ASC')]):
+        if not c.gnuhealth_lab_id:
+            templates.append(str(c.id))
+            continue
+        lab = c.gnuhealth_lab_id
+        out.append({
+            'id': str(c.id),
+            'patient': rid(lab.patient),
+            'lab': str(lab.id),
+            'code': c.code,
+            'name': c.name,
+            'result': c.result,
+            'result_text': c.result_text,
+            'unit': c.units.name if c.units else None,
+            'lower_limit': c.lower_limit,
+            'upper_limit': c.upper_limit,
+            'warning': bool(c.warning),
+            'excluded': bool(c.excluded),
+            'date_analysis': iso(lab.date_analysis),
+            'lab_state': lab.state,
+        })
+    return out, templates
+
+
+def export_reports(pool):
+    Lab = pool.get('gnuhealth.lab')
+    Crit = pool.get('gnuhealth.lab.test.critearea')
+    out = []
+    for lab in Lab.search([], order=[('id', 'ASC')]):
+        results = Crit.search([('gnuhealth_lab_id', '=', lab.id)],
+                              order=[('id', 'ASC')])
+        out.append({
+            'id': str(lab.id),
+            'patient': rid(lab.patient),
+            'test_code': lab.test.code if lab.test else None,
+            'test_name': lab.test.name if lab.test else None,
+            'state': lab.state,
+            'date_analysis': iso(lab.date_analysis),
+            'name': lab.name,
+            'results': [str(r.id) for r in results],
+        })
+    return out
+
+
+def export_procedures(pool):
+    out = []
+    Surgery = pool.get('gnuhealth.surgery')
+    Operation = pool.get('gnuhealth.operation')
+    PatProc = pool.get('gnuhealth.patient.procedure')
+    for s in Surgery.search([], order=[('id', 'ASC')]):
+        proc = s.main_procedure or s.surgical_intervention
+        if not proc and s.procedures:
+            proc = sorted(s.procedures, key=lambda o: o.id)[0].procedure
+        out.append({
+            'id': f'surg-{s.id}',
+            'kind': 'surgery',
+            'model': 'gnuhealth.surgery',
+            'patient': rid(s.patient),
+            'code': proc.name if proc else None,
+            'date': iso(s.surgery_date),
+            'end': iso(s.surgery_end_date),
+            'state': s.state,
+        })
+    for o in Operation.search([], order=[('id', 'ASC')]):
+        s = o.surgery
+        out.append({
+            'id': f'op-{o.id}',
+            'kind': 'operation',
+            'model': 'gnuhealth.operation',
+            'patient': rid(s.patient) if s else None,
+            'code': o.procedure.name if o.procedure else None,
+            'date': iso(s.surgery_date) if s else None,
+            'end': iso(s.surgery_end_date) if s else None,
+            'state': s.state if s else None,
+        })
+    for p in PatProc.search([], order=[('id', 'ASC')]):
+        out.append({
+            'id': f'pp-{p.id}',
+            'kind': 'patient_procedure',
+            'model': 'gnuhealth.patient.procedure',
+            'patient': rid(p.patient),
+            'code': p.procedure.name if p.procedure else None,
+            'date': iso(p.pdate),
+            'end': None,
+            'state': None,
+            'ctx': p.ctx,
+        })
+    return out
+
+
+def export_family(pool):
+    Fam = pool.get('gnuhealth.patient.family.diseases')
+    return [{
+        'id': str(f.id),
+        'patient': rid(f.patient),
+        'code': f.disease.code,
+        'relative': f.relative,
+        'xory': f.xory,
+    } for f in Fam.search([], order=[('id', 'ASC')])]
+
+
+def export_medications(pool):
+    Med = pool.get('gnuhealth.medicament')
+    return [{
+        'id': str(m.id),
+        'name': m.product.template.name,
+        'active_component': m.active_component,
+        'form': m.form.code if m.form else None,
+        'route': m.route.code if m.route else None,
+        'is_vaccine': bool(m.is_vaccine),
+        'active': bool(m.active and m.product.active),
+    } for m in Med.search([], order=[('id', 'ASC')])]
+
+
+def export_statements(pool):
+    PatMed = pool.get('gnuhealth.patient.medication')
+    return [{
+        'id': str(m.id),
+        'patient': rid(m.patient),
+        'medication': rid(m.medicament),
+        'start': iso(m.start_treatment),
+        'end': iso(m.end_treatment),
+        'is_active': bool(m.is_active),
+        'discontinued': bool(m.discontinued),
+        'course_completed': bool(m.course_completed),
+    } for m in PatMed.search([], order=[('id', 'ASC')])]
+
+
+def export_immunizations(pool):
+    Vac = pool.get('gnuhealth.vaccination')
+    return [{
+        'id': str(v.id),
+        'patient': rid(v.patient),
+        'vaccine': rid(v.vaccine),
+        'date': iso(v.date),
+        'dose': v.dose,
+        'lot': v.vaccine_lot,
+        'state': v.state,
+    } for v in Vac.search([], order=[('id', 'ASC')])]
+
+
+def export_security(pool, dbname, uid, active, groups):
+    from trytond.transaction import Transaction
+    with Transaction().start(dbname, uid, readonly=True,
+                             context={'_check_access': True}):
+        User = pool.get('res.user')
+        MA = pool.get('ir.model.access')
+        FA = pool.get('ir.model.field.access')
+        Group = pool.get('res.group')
+        eff = sorted(g.name for g in Group.browse(User.get_groups()))
+        models = {}
+        fields = {}
+        access = MA.get_access(SECURITY_MODELS)
+        for model in SECURITY_MODELS:
+            models[model] = {k: bool(access[model][k])
+                             for k in ('read', 'write', 'create', 'delete')}
+            # one model per call: trytond's get_access() shares a dict
+            # between the models of one call
+            facc = FA.get_access([model])[model]
+            real = pool.get(model)._fields
+            mf = {f: {'read': bool(a['read']), 'write': bool(a['write'])}
+                  for f, a in facc.items() if f in real}
+            if mf:
+                fields[model] = dict(sorted(mf.items()))
+    return {'uid': uid, 'active': bool(active), 'groups': groups,
+            'effective_groups': eff, 'models': models, 'fields': fields}
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# =============================================================================
+# The whole compat run of gnuhealth-fhir against REAL GNU Health 5.0 databases
+#
+#   1. compat/setup.sh (cached): venv, SQLite db, PostgreSQL 15 cluster
+#   2. export the ground-truth facts of both databases (cached next to the
+#      databases, keyed by the setup stamp + export_facts.py) and check that
+#      the SQLite and PostgreSQL facts agree
+#   3. for each backend: start `$BIN serve`, wait for /metadata, run
+#      compat/test_fhir.py, stop the server
+#   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
+#
+# Environment:
+#   GNUHEALTH_FHIR_BIN  server binary (default target/release/gnuhealth-fhir,
+#                       relative to the repository root)
+#   GH_COMPAT_DIR, GH_COMPAT_PGPORT   see compat/setup.sh
+#   GH_COMPAT_BACKENDS  backends to test (default "sqlite pg")
+#   PYTEST_ARGS         extra pytest arguments (e.g. "-x -k Patient")
+# Exit status: non-zero if anything failed.
+# =============================================================================
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+cd "$ROOT"
+
+BIN=${GNUHEALTH_FHIR_BIN:-target/release/gnuhealth-fhir}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+BACKENDS=${GH_COMPAT_BACKENDS:-sqlite pg}
+export GNUHEALTH_FHIR_SECRET_KEY=${GNUHEALTH_FHIR_SECRET_KEY:-compat-test-secret-key-0123456789abcdef}
+
+FAILED=()
+SUMMARY=()
+fail() { FAILED+=("$1"); echo "!!! FAILED: $1" >&2; }
+
+# ---------------------------------------------------------------------------
+echo "=== compat: setup"
+if ! bash "$HERE/setup.sh"; then
+    echo "!!! compat/setup.sh failed" >&2
+    exit 1
+fi
+DIR=${GH_COMPAT_DIR:-$HOME/.cache/gnuhealth-fhir/compat}
+# shellcheck disable=SC1091
+source "$DIR/env.sh"
+PY=$GH_VENV/bin/python
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gh-compat.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------
+echo "=== compat: facts"
+FACTS_KEY=$(echo "$GH_STAMP $(sha256sum "$HERE/export_facts.py" | cut -d' ' -f1)" \
+    | sha256sum | cut -c1-16)
+FACTS_DIR=$GH_COMPAT_DIR/facts
+mkdir -p "$FACTS_DIR"
+FACTS_SQLITE=$FACTS_DIR/facts-sqlite-$FACTS_KEY.json
+FACTS_PG=$FACTS_DIR/facts-pg-$FACTS_KEY.json
+t0=$(date +%s.%N)
+if [ ! -s "$FACTS_SQLITE" ]; then
+    "$PY" "$HERE/export_facts.py" --config "$GH_TRYTON_SQLITE_CONF" \
+        --database health --out "$FACTS_SQLITE.tmp" \
+        && mv "$FACTS_SQLITE.tmp" "$FACTS_SQLITE" || fail "export facts (sqlite)"
+fi
+if [ ! -s "$FACTS_PG" ]; then
+    "$PY" "$HERE/export_facts.py" --config "$GH_TRYTON_PG_CONF" \
+        --database "$GH_PG_URL" --out "$FACTS_PG.tmp" \
+        && mv "$FACTS_PG.tmp" "$FACTS_PG" || fail "export facts (pg)"
+fi
+printf '>>> TIMING facts %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+if [ -s "$FACTS_SQLITE" ] && [ -s "$FACTS_PG" ]; then
+    if cmp -s "$FACTS_SQLITE" "$FACTS_PG"; then
+        echo "facts: SQLite and PostgreSQL agree ($FACTS_SQLITE)"
+    else
+        diff <(cd / && "$PY" -m json.tool "$FACTS_SQLITE") \
+             <(cd / && "$PY" -m json.tool "$FACTS_PG") | head -40
+        fail "facts differ between SQLite and PostgreSQL"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+run_pytest() {  # label logfile pytest-args...
+    local label=$1 log=$2; shift 2
+    local rc
+    # shellcheck disable=SC2086
+    "$PY" -m pytest -p no:cacheprovider -q -rfE ${PYTEST_ARGS:-} "$@" \
+        > "$log" 2>&1
+    rc=$?
+    tail -n 30 "$log" | grep -E '^(FAILED|ERROR) ' | head -20
+    local line
+    line=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$log" | tail -n 1)
+    SUMMARY+=("$label: ${line:-no pytest summary (rc $rc)}")
+    echo "$label: $line"
+    if [ $rc -ne 0 ]; then
+        fail "$label (pytest rc $rc, log $log)"
+    fi
+}
+
+serve_and_test() {  # backend database-url facts
+    local backend=$1 db=$2 facts=$3 port t0
+    port=$(free_port)
+    echo "=== compat: $backend server on 127.0.0.1:$port"
+    "$BIN" serve --database "$db" --listen "127.0.0.1:$port" \
+        > "$WORK/server-$backend.log" 2>&1 &
+    SERVER_PID=$!
+    t0=$(date +%s.%N)
+    local up=0
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+        if "$PY" -c "import sys, urllib.request as u; u.urlopen('http://127.0.0.1:$port/metadata', timeout=2); sys.exit(0)" 2>/dev/null; then
+            up=1; break
+        fi
+        sleep 0.2
+    done
+    if [ $up = 0 ]; then
+        tail -n 30 "$WORK/server-$backend.log" >&2
+        fail "$backend server did not answer /metadata"
+        kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+        SERVER_PID=""
+        return
+    fi
+    printf '>>> TIMING server-start-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
+    t0=$(date +%s.%N)
+    FHIR_BASE=http://127.0.0.1:$port FACTS=$facts \
+        run_pytest "test_fhir[$backend]" "$WORK/pytest-fhir-$backend.log" \
+        "$HERE/test_fhir.py"
+    printf '>>> TIMING test-fhir-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
+    kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+    if grep -qE '^(FAILED|ERROR)' "$WORK/pytest-fhir-$backend.log"; then
+        mkdir -p "$GH_COMPAT_DIR/last-run"
+        cp "$WORK/pytest-fhir-$backend.log" "$WORK/server-$backend.log" \
+            "$GH_COMPAT_DIR/last-run/" 2>/dev/null
+    fi
+}
+
+if [ ! -x "$BIN" ]; then
+    fail "server binary $BIN not found (cargo build --release, or set GNUHEALTH_FHIR_BIN)"
+else
+    for b in $BACKENDS; do
+        case $b in
+            sqlite) serve_and_test sqlite "$GH_SQLITE_URL" "$FACTS_SQLITE" ;;
+            pg)     serve_and_test pg "$GH_PG_URL" "$FACTS_PG" ;;
+            *)      fail "unknown backend $b" ;;
+        esac
+    done
+
+    # -----------------------------------------------------------------------
+    echo "=== compat: demo schema"
+    t0=$(date +%s.%N)
+    if "$BIN" demo --db "$WORK/demo.sqlite" --patients 20 --generate-only \
+            > "$WORK/demo.log" 2>&1; then
+        DEMO_DB=$WORK/demo.sqlite run_pytest "test_schema" \
+            "$WORK/pytest-schema.log" "$HERE/test_schema.py"
+    else
+        tail -n 20 "$WORK/demo.log" >&2
+        fail "gnuhealth-fhir demo --generate-only"
+    fi
+    printf '>>> TIMING demo-schema %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+fi
+
+# ---------------------------------------------------------------------------
+echo
+echo "=== compat summary"
+for s in "${SUMMARY[@]}"; do echo "  $s"; done
+if [ ${#FAILED[@]} -gt 0 ]; then
+    for f in "${FAILED[@]}"; do echo "  FAILED: $f"; done
+    exit 1
+fi
+echo "  all compat checks passed"
