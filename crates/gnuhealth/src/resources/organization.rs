@@ -9,6 +9,7 @@ use fhir::resources::organization::{Organization, OrganizationContact};
 use serde_json::Value;
 
 use super::patient::{PartyChildren, PersonChildren, sid};
+use super::practitioner::with_party_identifiers;
 use super::{
     Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
     to_json,
@@ -35,11 +36,6 @@ const INSTITUTION_TYPES: &[(&str, &str)] = &[
     ("rural", "Rural facility"),
 ];
 
-/// Used by `person_identifier_paths!`.
-const ALT_JOIN: (&str, &str) = (
-    "gnuhealth_person_alternative_identification ai",
-    "ai.party = r.party",
-);
 const ADDRESS_JOIN: (&str, &str) = (
     "party_address pa LEFT JOIN country_country ac ON ac.id = pa.country \
      LEFT JOIN country_subdivision asub ON asub.id = pa.subdivision",
@@ -60,17 +56,10 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
             kind: Kind::Token,
             definition: "http://hl7.org/fhir/SearchParameter/Organization-identifier",
             // The institution code, then the party identifiers (as for persons).
-            paths: &{
-                const PARTY: &[Path] = crate::person_identifier_paths!();
-                let mut all = [Path::col("r.code", Stored::Code(System::Local(INSTITUTION_SID)));
-                    PARTY.len() + 1];
-                let mut i = 0;
-                while i < PARTY.len() {
-                    all[i + 1] = PARTY[i];
-                    i += 1;
-                }
-                all
-            },
+            paths: &with_party_identifiers::<9>(Path::col(
+                "r.code",
+                Stored::Code(System::Local(INSTITUTION_SID)),
+            )),
             targets: &[],
         },
         SearchParam {

@@ -61,17 +61,10 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
             kind: Kind::Token,
             definition: "http://hl7.org/fhir/SearchParameter/Practitioner-identifier",
             // The licence code, then the person identifiers Patient searches too.
-            paths: &{
-                const PERSON: &[Path] = crate::person_identifier_paths!();
-                let mut all = [Path::col("r.code", Stored::Code(System::Local(LICENSE_SID)));
-                    PERSON.len() + 1];
-                let mut i = 0;
-                while i < PERSON.len() {
-                    all[i + 1] = PERSON[i];
-                    i += 1;
-                }
-                all
-            },
+            paths: &with_party_identifiers::<9>(Path::col(
+                "r.code",
+                Stored::Code(System::Local(LICENSE_SID)),
+            )),
             targets: &[],
         },
         SearchParam {
@@ -264,6 +257,23 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
     ],
     load,
 };
+
+/// `first`, then the identifier paths of the person party `p` (as Patient searches them):
+/// for types whose own code comes first. `N` is checked when compiling.
+pub(crate) const fn with_party_identifiers<const N: usize>(first: Path) -> [Path; N] {
+    const PARTY: &[Path] = crate::person_identifier_paths!();
+    assert!(
+        N == PARTY.len() + 1,
+        "N is one more than the party identifier paths"
+    );
+    let mut all = [first; N];
+    let mut i = 0;
+    while i < PARTY.len() {
+        all[i + 1] = PARTY[i];
+        i += 1;
+    }
+    all
+}
 
 fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
     Box::pin(load_practitioners(db, ctx, ids))
