@@ -26,6 +26,9 @@ cd "$ROOT"
 
 BIN=${GNUHEALTH_FHIR_BIN:-target/release/gnuhealth-fhir}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+# the server reads its settings from GNUHEALTH_FHIR_* variables and rejects
+# unknown ones: keep our own variable out of its environment
+unset GNUHEALTH_FHIR_BIN
 BACKENDS=${GH_COMPAT_BACKENDS:-sqlite pg}
 export GNUHEALTH_FHIR_SECRET_KEY=${GNUHEALTH_FHIR_SECRET_KEY:-compat-test-secret-key-0123456789abcdef}
 
@@ -44,6 +47,9 @@ DIR=${GH_COMPAT_DIR:-$HOME/.cache/gnuhealth-fhir/compat}
 source "$DIR/env.sh"
 PY=$GH_VENV/bin/python
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gh-compat.XXXXXX")
+# logs of the last run (pytest, server, demo) are kept here
+LOGS=$GH_COMPAT_DIR/last-run
+rm -rf "$LOGS"; mkdir -p "$LOGS"
 SERVER_PID=""
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -110,7 +116,7 @@ serve_and_test() {  # backend database-url facts
     port=$(free_port)
     echo "=== compat: $backend server on 127.0.0.1:$port"
     "$BIN" serve --database "$db" --listen "127.0.0.1:$port" \
-        > "$WORK/server-$backend.log" 2>&1 &
+        > "$LOGS/server-$backend.log" 2>&1 &
     SERVER_PID=$!
     t0=$(date +%s.%N)
     local up=0
@@ -122,7 +128,7 @@ serve_and_test() {  # backend database-url facts
         sleep 0.2
     done
     if [ $up = 0 ]; then
-        tail -n 30 "$WORK/server-$backend.log" >&2
+        tail -n 30 "$LOGS/server-$backend.log" >&2
         fail "$backend server did not answer /metadata"
         kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
         SERVER_PID=""
@@ -131,16 +137,11 @@ serve_and_test() {  # backend database-url facts
     printf '>>> TIMING server-start-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
     t0=$(date +%s.%N)
     FHIR_BASE=http://127.0.0.1:$port FACTS=$facts \
-        run_pytest "test_fhir[$backend]" "$WORK/pytest-fhir-$backend.log" \
+        run_pytest "test_fhir[$backend]" "$LOGS/pytest-fhir-$backend.log" \
         "$HERE/test_fhir.py"
     printf '>>> TIMING test-fhir-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
     kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=""
-    if grep -qE '^(FAILED|ERROR)' "$WORK/pytest-fhir-$backend.log"; then
-        mkdir -p "$GH_COMPAT_DIR/last-run"
-        cp "$WORK/pytest-fhir-$backend.log" "$WORK/server-$backend.log" \
-            "$GH_COMPAT_DIR/last-run/" 2>/dev/null
-    fi
 }
 
 if [ ! -x "$BIN" ]; then
@@ -158,11 +159,11 @@ else
     echo "=== compat: demo schema"
     t0=$(date +%s.%N)
     if "$BIN" demo --db "$WORK/demo.sqlite" --patients 20 --generate-only \
-            > "$WORK/demo.log" 2>&1; then
+            > "$LOGS/demo.log" 2>&1; then
         DEMO_DB=$WORK/demo.sqlite run_pytest "test_schema" \
-            "$WORK/pytest-schema.log" "$HERE/test_schema.py"
+            "$LOGS/pytest-schema.log" "$HERE/test_schema.py"
     else
-        tail -n 20 "$WORK/demo.log" >&2
+        tail -n 20 "$LOGS/demo.log" >&2
         fail "gnuhealth-fhir demo --generate-only"
     fi
     printf '>>> TIMING demo-schema %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
