@@ -78,6 +78,10 @@ pub const SEXES: &[(&str, &[&str])] = &[
 
 const PATHOLOGY_JOIN: (&str, &str) = ("gnuhealth_pathology pg", "pg.id = r.disease");
 const UNSIDED_SQL: &str = "(r.xory IS NULL OR r.xory NOT IN ('m', 'f'))";
+/// Rows whose `relative` no table above knows, which [`role_code`] calls `FAMMEMB`.
+const UNKNOWN_RELATIVE_SQL: &str = "(r.relative IS NULL OR r.relative NOT IN ('mother', \
+     'father', 'brother', 'sister', 'son', 'daughter', 'nephew', 'niece', 'aunt', 'uncle', \
+     'grandfather', 'grandmother', 'cousin'))";
 
 pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
     type_name: "FamilyMemberHistory",
@@ -139,6 +143,11 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
                     Stored::Mapped(System::Fixed(ROLE_SYSTEM), UNSIDED),
                 )
                 .when(UNSIDED_SQL),
+                Path::col(
+                    "CAST('FAMMEMB' AS VARCHAR)",
+                    Stored::Code(System::Fixed(ROLE_SYSTEM)),
+                )
+                .when(UNKNOWN_RELATIVE_SQL),
             ],
             targets: &[],
         },
@@ -332,6 +341,17 @@ mod tests {
         for r in relatives {
             for side in [Some("m"), Some("f"), Some("s"), None] {
                 assert_ne!(role_code(r, side), "FAMMEMB", "{r} {side:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_relative_sql_lists_every_known_relative() {
+        for table in [DIRECT, MATERNAL, PATERNAL, UNSIDED] {
+            for (_, relatives) in table {
+                for r in *relatives {
+                    assert!(UNKNOWN_RELATIVE_SQL.contains(&format!("'{r}'")), "{r}");
+                }
             }
         }
     }
