@@ -15,12 +15,16 @@ pub fn all() -> &'static [&'static ResourceDef] {
 
 static ALL: &[&ResourceDef] = &[
     &resources::condition::CONDITION,
+    &resources::diagnostic_report::DIAGNOSTIC_REPORT,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
     &resources::immunization::IMMUNIZATION,
     &resources::medication::MEDICATION,
+    &resources::medication_statement::MEDICATION_STATEMENT,
+    &resources::observation::OBSERVATION,
     &resources::organization::ORGANIZATION,
     &resources::patient::PATIENT,
     &resources::practitioner::PRACTITIONER,
+    &resources::procedure::PROCEDURE,
 ];
 
 /// The definition of a resource type by its FHIR name.
