@@ -8,13 +8,13 @@ use fhir::datatypes::{Address, CodeableConcept, Coding, ContactPoint, Identifier
 use fhir::resources::organization::{Organization, OrganizationContact};
 use serde_json::Value;
 
-use super::patient::{PartyChildren, PersonChildren, sid};
+use super::patient::{PartyChildren, PersonChildren, person_identifiers};
 use super::practitioner::with_party_identifiers;
 use super::{
     Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
     to_json,
 };
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, Row};
 use crate::tryton::newest;
 
 /// Naming system of `gnuhealth_institution.code`.
@@ -180,8 +180,9 @@ async fn load_organizations(
     }
     let mut main = db.sql();
     main.push(
-        "SELECT r.id, p.active, p.id, r.code, p.ref, p.code, p.name, r.institution_type, \
-         COALESCE(r.write_date, r.create_date), COALESCE(p.write_date, p.create_date) \
+        "SELECT r.id, p.active, p.id, r.code, p.ref, p.federation_account, p.code, p.name, \
+         r.institution_type, COALESCE(r.write_date, r.create_date), \
+         COALESCE(p.write_date, p.create_date) \
          FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
     )
     .in_ids("r.id", &ids);
@@ -195,15 +196,15 @@ async fn load_organizations(
             resource_type: "Organization",
             id: row.int(0).to_string(),
             active: Some(row.bool(1)),
-            name: row.opt_text(6),
+            name: row.opt_text(7),
             ..Default::default()
         };
-        let stamps = [row.opt_str(8), row.opt_str(9)]
+        let stamps = [row.opt_str(9), row.opt_str(10)]
             .into_iter()
             .chain(c.stamps.iter().map(|s| Some(s.as_str())));
         o.meta = meta(newest(stamps).as_deref());
-        o.identifier = identifiers(ctx, row.opt_text(3), row.opt_text(4), row.opt_text(5), &c);
-        o.type_ = org_types(ctx, row.opt_str(7));
+        o.identifier = identifiers(ctx, row.opt_text(3), &row, 4, &c);
+        o.type_ = org_types(ctx, row.opt_str(8));
         let (telecom, contacts) = c.telecoms();
         o.telecom = telecom.into_iter().map(work_contact_point).collect();
         // Emergency numbers of an institution are those of a contact person.
@@ -220,36 +221,29 @@ async fn load_organizations(
     Ok(out)
 }
 
-/// Institution code (official), then the party's PUID (`NP-…`), party code and
-/// alternative identifiers.
+/// Institution code (official), then the party's identifiers as for a person (columns
+/// `at`…`at + 2`: PUID `NP-…`, federation account, party code; alternative ids), all
+/// secondary: the institution code is the one GNU Health requires and keeps unique.
 fn identifiers(
     ctx: &Context,
     code: Option<String>,
-    puid: Option<String>,
-    party_code: Option<String>,
+    row: &Row,
+    at: usize,
     c: &PartyChildren<'_>,
 ) -> Vec<Identifier> {
-    let mut ids = Vec::new();
-    if let Some(code) = code {
-        ids.push(Identifier {
-            use_: Some("official"),
-            ..Identifier::new(ctx.system(INSTITUTION_SID), code)
-        });
-    }
-    if let Some(puid) = puid {
-        ids.push(Identifier {
+    let party = person_identifiers(ctx, row, at, c)
+        .into_iter()
+        .map(|i| Identifier {
             use_: Some("secondary"),
-            ..Identifier::new(ctx.system(sid::PUID), puid)
+            ..i
         });
-    }
-    if let Some(party_code) = party_code {
-        ids.push(Identifier {
-            use_: Some("secondary"),
-            ..Identifier::new(ctx.system(sid::PARTY_CODE), party_code)
-        });
-    }
-    ids.extend(c.alternative_ids(ctx));
-    ids
+    code.map(|code| Identifier {
+        use_: Some("official"),
+        ..Identifier::new(ctx.system(INSTITUTION_SID), code)
+    })
+    .into_iter()
+    .chain(party)
+    .collect()
 }
 
 /// `prov` (every institution provides care), then GNU Health's own institution type.
