@@ -279,7 +279,9 @@ async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
     results
         .push("SELECT c.gnuhealth_lab_id, c.id FROM gnuhealth_lab_test_critearea c WHERE ")
         .in_ids("c.gnuhealth_lab_id", &ids)
-        .push(" ORDER BY c.gnuhealth_lab_id, c.sequence, c.id");
+        // The report's order; a NULL sequence first on both backends (PostgreSQL would
+        // put it last).
+        .push(" ORDER BY c.gnuhealth_lab_id, (c.sequence IS NOT NULL), c.sequence, c.id");
     let mut requests = db.sql();
     requests
         .push(concat!(
