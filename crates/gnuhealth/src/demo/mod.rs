@@ -1,7 +1,32 @@
-//! The embedded demo database: GNU Health 5.0's own tables (the DDL trytond creates) filled
-//! with deterministic generated data, and a demo Tryton user.
+//! The embedded demo database: GNU Health 5.0's own tables (the DDL trytond creates)
+//! filled with deterministic generated data, and a demo Tryton user.
+//!
+//! The site is a GNU Health installation in the Canary Islands: a hospital, primary-care
+//! centres, their health professionals, and patients living in households across the
+//! islands, each with names, addresses, telecoms, identifiers, conditions and allergies,
+//! lab reports, vaccinations, medications and prescriptions, surgeries and family
+//! history. The same options always give byte-identical tables.
+//!
+//! The database is built in `<path>.tmp` in one transaction and renamed at the end, so an
+//! interrupted run never leaves a half-built database behind; an existing GNU Health
+//! database at `path` is reused as it is.
 
-use std::path::Path;
+mod care;
+mod clinical;
+mod generate;
+mod labs;
+mod names;
+mod patient;
+mod schema;
+mod shipped;
+mod site;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
 
 /// Login and password of the demo user.
 pub const DEMO_LOGIN: &str = "demo";
@@ -18,6 +43,10 @@ pub struct DemoOptions {
 pub enum DemoError {
     #[error("demo database {0}: {1}")]
     Db(String, String),
+    #[error("{0} exists and is not a GNU Health database; refusing to overwrite it")]
+    NotGnuHealth(String),
+    #[error("demo database {0}: {1}")]
+    Io(String, std::io::Error),
 }
 
 /// What was created or found.
@@ -26,24 +55,133 @@ pub struct DemoSummary {
     pub path: String,
     pub patients: u64,
     pub reused: bool,
+    /// Size of the database file in bytes.
+    pub bytes: u64,
+    /// Time taken to generate it (`None` when reused).
+    pub elapsed: Option<Duration>,
 }
 
 impl std::fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} demo database {} ({} patients)",
+            "{} demo database {} ({} patients, {:.1} MB",
             if self.reused { "reusing" } else { "created" },
             self.path,
-            self.patients
-        )
+            self.patients,
+            self.bytes as f64 / 1e6
+        )?;
+        if let Some(t) = self.elapsed {
+            write!(f, ", {:.1} s", t.as_secs_f64())?;
+        }
+        write!(f, ")")
     }
 }
 
 /// Create the demo database at `path`, or reuse it when it already holds one.
-pub fn create_or_reuse(path: &Path, _opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
-    Err(DemoError::Db(
-        path.display().to_string(),
-        "generator not available yet".into(),
-    ))
+pub fn create_or_reuse(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let shown = path.display().to_string();
+    if path.exists() {
+        let patients = existing_patients(path)?;
+        return Ok(DemoSummary {
+            bytes: file_size(path),
+            path: shown,
+            patients,
+            reused: true,
+            elapsed: None,
+        });
+    }
+    let tmp = tmp_path(path);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(DemoError::Io(tmp.display().to_string(), e)),
+    }
+    let started = Instant::now();
+    let built = build(&tmp, opts).map_err(|e| DemoError::Db(shown.clone(), e.to_string()));
+    let patients = match built {
+        Ok(n) => n,
+        Err(e) => {
+            // Nothing half-built stays behind.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, path).map_err(|e| DemoError::Io(shown.clone(), e))?;
+    Ok(DemoSummary {
+        bytes: file_size(path),
+        path: shown,
+        patients,
+        reused: false,
+        elapsed: Some(started.elapsed()),
+    })
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The number of patients of an existing GNU Health database, or why it is not one.
+fn existing_patients(path: &Path) -> Result<u64, DemoError> {
+    let shown = path.display().to_string();
+    let not_ours = || DemoError::NotGnuHealth(shown.clone());
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|_| not_ours())?;
+    // A file that is not SQLite fails here ("file is not a database").
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'gnuhealth_patient'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|_| not_ours())?;
+    if tables == 0 {
+        return Err(not_ours());
+    }
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM gnuhealth_patient", [], |r| r.get(0))
+        .map_err(|e| DemoError::Db(shown.clone(), e.to_string()))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Build the database at `tmp`; returns the number of patients.
+fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
+    let conn = Connection::open(tmp)?;
+    // No journal and no syncing while the file is private and disposable; the normal
+    // settings come back before it is renamed into place.
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(256);
+    let progress = progress_bar();
+    conn.execute_batch("BEGIN")?;
+    let indexes = schema::create_tables(&conn)?;
+    schema::load_reference(&conn)?;
+    let written = generate::run(&conn, opts, &progress)?;
+    progress.set_message("indexes");
+    schema::create_indexes(&conn, &indexes)?;
+    conn.execute_batch("COMMIT")?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")?;
+    progress.finish_and_clear();
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(written.patients)
+}
+
+/// Progress over patients on stderr (indicatif hides it when stderr is not a terminal).
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>9} [{bar:40}] {pos}/{len} patients ({elapsed}, {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("site");
+    bar
 }

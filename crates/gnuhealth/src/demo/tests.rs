@@ -1,0 +1,406 @@
+//! Tests of the demo database: row counts, determinism, referential consistency, the
+//! demo user, reuse and refusal.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::Connection;
+
+use super::*;
+
+const PATIENTS: u32 = 50;
+
+fn temp_db(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "ghf-demo-test-{}-{n}-{name}.sqlite",
+        std::process::id()
+    ))
+}
+
+fn options() -> DemoOptions {
+    DemoOptions {
+        patients: PATIENTS,
+        seed: 5,
+    }
+}
+
+/// One database shared by the read-only tests (generation is the slow part).
+fn shared() -> &'static PathBuf {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let path = temp_db("shared");
+        if let Err(e) = create_or_reuse(&path, &options()) {
+            panic!("{e}");
+        }
+        path
+    })
+}
+
+fn open(path: &PathBuf) -> Connection {
+    Connection::open(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every row of a table, as text, in id order.
+fn dump(conn: &Connection, table: &str) -> Vec<String> {
+    let mut st = conn
+        .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY id"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let n = st.column_count();
+    let rows = st
+        .query_map([], |r| {
+            let mut line = Vec::with_capacity(n);
+            for i in 0..n {
+                line.push(format!("{:?}", r.get_ref(i)?));
+            }
+            Ok(line.join("|"))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    rows.map(|r| r.unwrap_or_else(|e| panic!("{e}"))).collect()
+}
+
+#[test]
+fn expected_row_counts() {
+    let conn = open(shared());
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM gnuhealth_patient"),
+        i64::from(PATIENTS)
+    );
+    assert_eq!(count(&conn, "SELECT MIN(id) FROM gnuhealth_patient"), 1);
+    assert_eq!(
+        count(&conn, "SELECT MAX(id) FROM gnuhealth_patient"),
+        i64::from(PATIENTS)
+    );
+    // Every party has the empty address and a language row; every person an official name.
+    let parties = count(&conn, "SELECT COUNT(*) FROM party_party");
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(DISTINCT party) FROM party_address WHERE street IS NULL AND city IS NULL AND name IS NULL"
+        ),
+        parties
+    );
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM party_party_lang"),
+        parties
+    );
+    for table in [
+        "gnuhealth_patient_disease",
+        "gnuhealth_lab",
+        "gnuhealth_vaccination",
+        "gnuhealth_patient_medication",
+        "gnuhealth_prescription_line",
+        "gnuhealth_patient_family_diseases",
+        "gnuhealth_surgery",
+        "gnuhealth_operation",
+        "gnuhealth_patient_procedure",
+        "gnuhealth_healthprofessional",
+        "gnuhealth_institution",
+        "gnuhealth_medicament",
+        "party_contact_mechanism",
+        "gnuhealth_person_alternative_identification",
+        "gnuhealth_du",
+    ] {
+        assert!(
+            count(&conn, &format!("SELECT COUNT(*) FROM {table}")) > 0,
+            "{table} is empty"
+        );
+    }
+    assert!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_patient_disease WHERE is_allergy = 1"
+        ) > 0
+    );
+    assert!(count(&conn, "SELECT COUNT(*) FROM gnuhealth_pathology") >= 150);
+}
+
+#[test]
+fn every_patient_has_one_official_name_in_sync() {
+    let conn = open(shared());
+    let bad = count(
+        &conn,
+        "SELECT COUNT(*) FROM gnuhealth_patient pat JOIN party_party p ON p.id = pat.party \
+         WHERE (SELECT COUNT(*) FROM gnuhealth_person_name n WHERE n.party = p.id AND n.use = 'official' \
+                AND n.given = p.name AND n.family = p.lastname) != 1",
+    );
+    assert_eq!(bad, 0);
+}
+
+#[test]
+fn references_resolve() {
+    let conn = open(shared());
+    let checks = [
+        "SELECT COUNT(*) FROM gnuhealth_patient_disease d LEFT JOIN gnuhealth_pathology p ON p.id = d.pathology WHERE p.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_patient_family_diseases d LEFT JOIN gnuhealth_pathology p ON p.id = d.disease WHERE p.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_patient_medication m LEFT JOIN gnuhealth_medicament x ON x.id = m.medicament WHERE x.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_vaccination v LEFT JOIN gnuhealth_medicament x ON x.id = v.vaccine WHERE x.id IS NULL OR x.is_vaccine != 1",
+        "SELECT COUNT(*) FROM gnuhealth_medicament m LEFT JOIN product_product p ON p.id = m.product LEFT JOIN product_template t ON t.id = p.template WHERE t.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_lab l LEFT JOIN gnuhealth_lab_test_type t ON t.id = l.test WHERE t.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_patient p LEFT JOIN gnuhealth_healthprofessional h ON h.id = p.primary_care_doctor WHERE h.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_healthprofessional h LEFT JOIN gnuhealth_institution i ON i.id = h.institution WHERE i.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_hp_specialty s LEFT JOIN gnuhealth_specialty x ON x.id = s.specialty WHERE x.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_prescription_line l LEFT JOIN gnuhealth_prescription_order o ON o.id = l.presc_order WHERE o.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_operation o LEFT JOIN gnuhealth_procedure p ON p.id = o.procedure WHERE p.id IS NULL",
+        "SELECT COUNT(*) FROM party_party p LEFT JOIN gnuhealth_du d ON d.id = p.du WHERE p.du IS NOT NULL AND d.id IS NULL",
+        "SELECT COUNT(*) FROM party_party_lang l LEFT JOIN ir_lang i ON i.id = l.lang WHERE l.lang IS NOT NULL AND i.id IS NULL",
+        "SELECT COUNT(*) FROM party_party WHERE deceased = 1 AND death_certificate IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea c LEFT JOIN gnuhealth_lab_test_units u ON u.id = c.units WHERE c.units IS NOT NULL AND u.id IS NULL",
+    ];
+    for sql in checks {
+        assert_eq!(count(&conn, sql), 0, "{sql}");
+    }
+}
+
+#[test]
+fn lab_results_and_templates() {
+    let conn = open(shared());
+    // Templates belong to a test type and no report; results to a report only.
+    assert!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NULL"
+        ) >= 99
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NULL AND test_type_id IS NULL"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NOT NULL AND test_type_id IS NOT NULL"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea c LEFT JOIN gnuhealth_lab l ON l.id = c.gnuhealth_lab_id WHERE c.gnuhealth_lab_id IS NOT NULL AND l.id IS NULL"
+        ),
+        0
+    );
+    assert!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NOT NULL AND result IS NOT NULL"
+        ) > 0
+    );
+    // A warning means out of range.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE warning = 1 AND NOT (result < lower_limit OR result > upper_limit OR (upper_limit IS NULL AND result < lower_limit))"
+        ),
+        0
+    );
+}
+
+#[test]
+fn storage_conventions() {
+    let conn = open(shared());
+    // Numeric as an ASCII BLOB, timestamps and dates as text, booleans as 0/1.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_du WHERE typeof(latitude) != 'blob'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM party_party WHERE create_date IS NULL OR create_uid IS NULL OR typeof(create_date) != 'text' OR create_date NOT GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]*'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM party_party WHERE dob IS NOT NULL AND length(dob) != 10"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM party_party WHERE create_date LIKE '%.000000'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_patient WHERE active NOT IN (0, 1)"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM party_party WHERE ref NOT GLOB '[A-Z][A-Z][A-Z][0-9][0-9][0-9][A-Z][A-Z][A-Z]' AND ref NOT LIKE 'NP-%' AND ref NOT LIKE 'NN-%'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM (SELECT ref FROM party_party GROUP BY ref HAVING COUNT(*) > 1)"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM party_party WHERE code NOT LIKE '%-GNU Solidario Hospital'"
+        ),
+        0
+    );
+    // No row anywhere is dated after the reference date.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM gnuhealth_patient_disease WHERE create_date > '2026-01-01 09:00:00' OR diagnosed_date > '2026-01-01'"
+        ),
+        0
+    );
+    // The file is an ordinary database once built.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap_or_default();
+    assert_eq!(mode, "delete");
+}
+
+#[test]
+fn demo_user_password_verifies() {
+    let conn = open(shared());
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM res_user WHERE login = ?1 AND active = 1",
+            [DEMO_LOGIN],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(hash.starts_with("$scrypt$ln=16,r=8,p=1$"));
+    assert!(crate::security::verify_password(DEMO_PASSWORD, &hash));
+    // A Health Doctor.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM \"res_user-res_group\" ug JOIN res_user u ON u.id = ug.\"user\" JOIN res_group g ON g.id = ug.\"group\" WHERE u.login = 'demo' AND g.name = 'Health Doctor'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn same_seed_same_data_and_reuse() {
+    let other = temp_db("again");
+    let summary = create_or_reuse(&other, &options()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!summary.reused);
+    assert_eq!(summary.patients, u64::from(PATIENTS));
+    let (a, b) = (open(shared()), open(&other));
+    for table in [
+        "gnuhealth_patient",
+        "party_party",
+        "gnuhealth_lab_test_critearea",
+        "res_user",
+    ] {
+        assert_eq!(dump(&a, table), dump(&b, table), "{table} differs");
+    }
+    drop(b);
+    // A second call reuses the file, whatever the options say.
+    let again = create_or_reuse(
+        &other,
+        &DemoOptions {
+            patients: 7,
+            seed: 1,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.reused);
+    assert_eq!(again.patients, u64::from(PATIENTS));
+    let _ = std::fs::remove_file(&other);
+}
+
+#[test]
+fn refuses_to_overwrite_other_files() {
+    let path = temp_db("foreign");
+    std::fs::write(&path, b"not a database at all, just some text")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        create_or_reuse(&path, &options()),
+        Err(DemoError::NotGnuHealth(_))
+    ));
+    let conn = Connection::open(&path);
+    drop(conn);
+    let empty = temp_db("empty-sqlite");
+    Connection::open(&empty)
+        .and_then(|c| c.execute_batch("CREATE TABLE x (id INTEGER)"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        create_or_reuse(&empty, &options()),
+        Err(DemoError::NotGnuHealth(_))
+    ));
+    assert!(std::fs::read(&path).is_ok_and(|b| b.starts_with(b"not a database")));
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&empty);
+}
+
+#[test]
+fn security_rows_are_consistent_and_let_the_demo_user_read() {
+    let conn = open(shared());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM ir_model_access a LEFT JOIN ir_model m ON m.id = a.model WHERE m.id IS NULL"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM ir_model_field_access a LEFT JOIN ir_model_field f ON f.id = a.field WHERE f.id IS NULL"
+        ),
+        0
+    );
+    // Tryton's rule (no applicable row: granted; else OR over the user's groups and NULL).
+    for model in [
+        "gnuhealth.patient",
+        "party.party",
+        "gnuhealth.patient.disease",
+        "gnuhealth.lab",
+        "gnuhealth.lab.test.critearea",
+        "gnuhealth.vaccination",
+        "gnuhealth.medicament",
+        "gnuhealth.patient.medication",
+        "gnuhealth.prescription.order",
+        "gnuhealth.institution",
+        "gnuhealth.healthprofessional",
+        "gnuhealth.surgery",
+        "gnuhealth.operation",
+        "gnuhealth.patient.family.diseases",
+    ] {
+        let (n, r): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MAX(a.perm_read), 0) FROM ir_model_access a \
+                 JOIN ir_model m ON m.id = a.model \
+                 WHERE m.model = ?1 AND a.active = 1 AND (a.\"group\" IS NULL OR a.\"group\" IN \
+                   (SELECT ug.\"group\" FROM \"res_user-res_group\" ug JOIN res_user u ON u.id = ug.\"user\" WHERE u.login = 'demo'))",
+                [model],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(n == 0 || r == 1, "demo cannot read {model}");
+    }
+}
