@@ -8,12 +8,12 @@ use rand::{Rng, SeedableRng};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: sqlite_point_query DB_PATH [SECONDS]")?;
+    let path = args
+        .next()
+        .ok_or("usage: sqlite_point_query DB_PATH [SECONDS]")?;
     let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
-    let conn = rusqlite::Connection::open_with_flags(
-        &path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let max: i64 = conn.query_row("SELECT MAX(id) FROM gnuhealth_patient", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
         "SELECT r.id, p.name, p.lastname, p.gender, p.dob, p.ref FROM gnuhealth_patient r \
@@ -26,9 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while start.elapsed() < Duration::from_secs(seconds) {
         let id = rng.random_range(1..=max);
         let t = Instant::now();
-        let row: Option<(i64, Option<String>)> = stmt
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .ok();
+        let row: Option<(i64, Option<String>)> =
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).ok();
         latencies.push(t.elapsed());
         found += u64::from(row.is_some());
     }

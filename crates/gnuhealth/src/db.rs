@@ -385,12 +385,12 @@ impl Database {
                     .get()
                     .await
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                let stmt = client
-                    .prepare_cached(sql.text())
-                    .await
-                    .map_err(pg_error)?;
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    sql.params().iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let stmt = client.prepare_cached(sql.text()).await.map_err(pg_error)?;
+                let params: Vec<&(dyn ToSql + Sync)> = sql
+                    .params()
+                    .iter()
+                    .map(|p| p as &(dyn ToSql + Sync))
+                    .collect();
                 let rows = client.query(&stmt, &params).await.map_err(pg_error)?;
                 rows.iter().map(pg_row).collect()
             }
@@ -424,8 +424,11 @@ impl Database {
                     .get()
                     .await
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    sql.params().iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let params: Vec<&(dyn ToSql + Sync)> = sql
+                    .params()
+                    .iter()
+                    .map(|p| p as &(dyn ToSql + Sync))
+                    .collect();
                 client.execute(sql.text(), &params).await.map_err(pg_error)
             }
         }
@@ -633,10 +636,9 @@ impl ToSql for Param {
             (Param::Float(v), &Type::FLOAT8) => v.to_sql(ty, out),
             (Param::Float(v), &Type::FLOAT4) => (*v as f32).to_sql(ty, out),
             (Param::Bool(v), _) => v.to_sql(ty, out),
-            (Param::Date(d), &Type::TIMESTAMP) => d
-                .and_hms_opt(0, 0, 0)
-                .ok_or("bad date")?
-                .to_sql(ty, out),
+            (Param::Date(d), &Type::TIMESTAMP) => {
+                d.and_hms_opt(0, 0, 0).ok_or("bad date")?.to_sql(ty, out)
+            }
             (Param::Date(d), _) => d.to_sql(ty, out),
             (Param::DateTime(d), &Type::DATE) => d.date().to_sql(ty, out),
             (Param::DateTime(d), _) => d.to_sql(ty, out),

@@ -90,7 +90,10 @@ pub async fn search(
         .unwrap_or(0);
 
     let mut page = db.sql();
-    page.push("SELECT ").push(def.key).push(" FROM ").push(def.from);
+    page.push("SELECT ")
+        .push(def.key)
+        .push(" FROM ")
+        .push(def.from);
     with_where(&mut page, def, ctx, &req.params)?;
     let (cmp, order) = match &req.pos {
         PagePos::First => (None, "ASC"),
@@ -114,10 +117,7 @@ pub async fn search(
     } else {
         db.query(&page).await?
     };
-    let mut ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.opt_text(0))
-        .collect();
+    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.opt_text(0)).collect();
     let more = ids.len() > req.count as usize;
     ids.truncate(req.count as usize);
     let (has_next, has_previous) = match req.pos {
@@ -191,21 +191,29 @@ pub fn where_clause(
     }
     for (key, value) in params {
         let k = syntax::parse_key(key);
-        let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) =
-            match find_param(def, &k.name) {
-                Some(p) => (p.kind, p.paths.to_vec(), p.targets),
-                None => match common_param(def, &k.name) {
-                    Some((kind, paths)) => (kind, paths, &[]),
-                    None => {
-                        return Err(SearchError::BadRequest(format!(
-                            "unknown search parameter '{}' for {}",
-                            k.name, def.type_name
-                        )));
-                    }
-                },
-            };
+        let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) = match find_param(def, &k.name) {
+            Some(p) => (p.kind, p.paths.to_vec(), p.targets),
+            None => match common_param(def, &k.name) {
+                Some((kind, paths)) => (kind, paths, &[]),
+                None => {
+                    return Err(SearchError::BadRequest(format!(
+                        "unknown search parameter '{}' for {}",
+                        k.name, def.type_name
+                    )));
+                }
+            },
+        };
         and(sql);
-        param_condition(sql, ctx, &k.name, k.modifier.as_deref(), kind, &paths, targets, value)?;
+        param_condition(
+            sql,
+            ctx,
+            &k.name,
+            k.modifier.as_deref(),
+            kind,
+            &paths,
+            targets,
+            value,
+        )?;
     }
     Ok(())
 }
@@ -265,9 +273,12 @@ fn param_condition(
         match kind {
             Kind::String => string_condition(sql, paths, modifier, &syntax::unescape(v))?,
             Kind::Token => token_condition(sql, ctx, paths, v).map_err(|e| bad(e.to_string()))?,
-            Kind::Date => date_condition(sql, paths, &syntax::unescape(v)).map_err(|e| bad(e.to_string()))?,
+            Kind::Date => {
+                date_condition(sql, paths, &syntax::unescape(v)).map_err(|e| bad(e.to_string()))?
+            }
             Kind::Reference => {
-                let r = syntax::parse_reference(&syntax::unescape(v), ref_type).map_err(|e| bad(e.to_string()))?;
+                let r = syntax::parse_reference(&syntax::unescape(v), ref_type)
+                    .map_err(|e| bad(e.to_string()))?;
                 reference_condition(sql, paths, targets, &r)?
             }
         }
@@ -379,8 +390,8 @@ fn token_condition(
                 sql.push(p.expr).push(" IS NOT NULL");
             }
             (Stored::Bool, Some(c)) => {
-                let truth = syntax::parse_bool(c)
-                    .map_err(|e| SearchError::BadRequest(e.to_string()))?;
+                let truth =
+                    syntax::parse_bool(c).map_err(|e| SearchError::BadRequest(e.to_string()))?;
                 let t = sql.is_true(p.expr);
                 if truth {
                     sql.push(&t);

@@ -81,7 +81,12 @@ mod tests {
         let t = parse_timestamp("2024-03-01 09:30:00.5").map(|t| format_timestamp(&t));
         assert_eq!(t.as_deref(), Some("2024-03-01 09:30:00.500000"));
         assert_eq!(
-            newest([Some("2024-01-01 00:00:00"), None, Some("2024-02-01 00:00:00")]).as_deref(),
+            newest([
+                Some("2024-01-01 00:00:00"),
+                None,
+                Some("2024-02-01 00:00:00")
+            ])
+            .as_deref(),
             Some("2024-02-01 00:00:00")
         );
     }

@@ -12,8 +12,8 @@ use fhir::resources::patient::{Patient, PatientCommunication, PatientContact, Pa
 use serde_json::Value;
 
 use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
-    int_ids, meta, to_json,
+    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
+    meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, fhir_datetime, newest};
@@ -77,16 +77,41 @@ macro_rules! person_identifier_paths {
                 Stored::Code(System::Local(sid::FEDERATION)),
             ),
             Path::col("p.code", Stored::Code(System::Local(sid::PARTY_CODE))),
-            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/country-id")))
-                .when("ai.alternative_id_type = 'country_id'"),
-            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/passport")))
-                .when("ai.alternative_id_type = 'passport'"),
-            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/medical-record")))
-                .when("ai.alternative_id_type = 'medical_record'"),
-            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local(sid::FEDERATION)))
-                .when("ai.alternative_id_type = 'ghealth_federation'"),
-            Path::child(ALT_JOIN.0, ALT_JOIN.1, "ai.code", Stored::Code(System::Local("sid/other-id")))
-                .when("(ai.alternative_id_type = 'other' OR ai.alternative_id_type IS NULL)"),
+            Path::child(
+                ALT_JOIN.0,
+                ALT_JOIN.1,
+                "ai.code",
+                Stored::Code(System::Local("sid/country-id")),
+            )
+            .when("ai.alternative_id_type = 'country_id'"),
+            Path::child(
+                ALT_JOIN.0,
+                ALT_JOIN.1,
+                "ai.code",
+                Stored::Code(System::Local("sid/passport")),
+            )
+            .when("ai.alternative_id_type = 'passport'"),
+            Path::child(
+                ALT_JOIN.0,
+                ALT_JOIN.1,
+                "ai.code",
+                Stored::Code(System::Local("sid/medical-record")),
+            )
+            .when("ai.alternative_id_type = 'medical_record'"),
+            Path::child(
+                ALT_JOIN.0,
+                ALT_JOIN.1,
+                "ai.code",
+                Stored::Code(System::Local(sid::FEDERATION)),
+            )
+            .when("ai.alternative_id_type = 'ghealth_federation'"),
+            Path::child(
+                ALT_JOIN.0,
+                ALT_JOIN.1,
+                "ai.code",
+                Stored::Code(System::Local("sid/other-id")),
+            )
+            .when("(ai.alternative_id_type = 'other' OR ai.alternative_id_type IS NULL)"),
         ]
     };
 }
@@ -163,16 +188,41 @@ pub static PATIENT: ResourceDef = ResourceDef {
             kind: Kind::Token,
             definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
             paths: &[
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("phone")))
-                    .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("fax")))
-                    .when("cm.type = 'fax'"),
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("email")))
-                    .when("cm.type = 'email'"),
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("url")))
-                    .when("cm.type = 'website'"),
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::Fixed("other")))
-                    .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("phone")),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("fax")),
+                )
+                .when("cm.type = 'fax'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("email")),
+                )
+                .when("cm.type = 'email'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("url")),
+                )
+                .when("cm.type = 'website'"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::Fixed("other")),
+                )
+                .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
             ],
             targets: &[],
         },
@@ -181,10 +231,20 @@ pub static PATIENT: ResourceDef = ResourceDef {
             kind: Kind::Token,
             definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
             paths: &[
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::None))
-                    .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value_compact", Stored::Code(System::None))
-                    .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value",
+                    Stored::Code(System::None),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
+                Path::child(
+                    TELECOM_JOIN.0,
+                    TELECOM_JOIN.1,
+                    "cm.value_compact",
+                    Stored::Code(System::None),
+                )
+                .when("cm.type IN ('phone', 'mobile')"),
             ],
             targets: &[],
         },
@@ -192,10 +252,13 @@ pub static PATIENT: ResourceDef = ResourceDef {
             name: "email",
             kind: Kind::Token,
             definition: "http://hl7.org/fhir/SearchParameter/individual-email",
-            paths: &[
-                Path::child(TELECOM_JOIN.0, TELECOM_JOIN.1, "cm.value", Stored::Code(System::None))
-                    .when("cm.type = 'email'"),
-            ],
+            paths: &[Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::None),
+            )
+            .when("cm.type = 'email'")],
             targets: &[],
         },
         SearchParam {
@@ -209,7 +272,12 @@ pub static PATIENT: ResourceDef = ResourceDef {
                 Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.postal_code", Stored::Text),
+                Path::child(
+                    ADDRESS_JOIN.0,
+                    ADDRESS_JOIN.1,
+                    "pa.postal_code",
+                    Stored::Text,
+                ),
             ],
             targets: &[],
         },
@@ -229,7 +297,12 @@ pub static PATIENT: ResourceDef = ResourceDef {
             definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
             paths: &[
                 Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.postal_code", Stored::Text),
+                Path::child(
+                    ADDRESS_JOIN.0,
+                    ADDRESS_JOIN.1,
+                    "pa.postal_code",
+                    Stored::Text,
+                ),
             ],
             targets: &[],
         },
@@ -307,7 +380,12 @@ async fn load_patients(
         };
         let stamps = [row.opt_str(14), row.opt_str(15)];
         patient.meta = meta(
-            newest(stamps.into_iter().chain(c.stamps.iter().map(|s| Some(s.as_str())))).as_deref(),
+            newest(
+                stamps
+                    .into_iter()
+                    .chain(c.stamps.iter().map(|s| Some(s.as_str()))),
+            )
+            .as_deref(),
         );
         if let Some(code) = row.opt_str(8) {
             patient.extension.push(Extension::new(
@@ -483,7 +561,10 @@ impl PersonChildren {
     ) -> Result<PersonChildren, DbError> {
         let q = |select: &str, order: &str| {
             let mut s = db.sql();
-            s.push(select).push(" IN ").push(parties_of).in_ids("id", ids);
+            s.push(select)
+                .push(" IN ")
+                .push(parties_of)
+                .in_ids("id", ids);
             s.push(")").push(order);
             s
         };
