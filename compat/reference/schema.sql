@@ -221,6 +221,10 @@ CREATE TABLE IF NOT EXISTS "gnuhealth_procedure" (id INTEGER PRIMARY KEY AUTOINC
 CREATE TABLE IF NOT EXISTS "gnuhealth_surgery_team" (id INTEGER PRIMARY KEY AUTOINCREMENT, "create_date" TIMESTAMP, "create_uid" INTEGER, "notes" VARCHAR, "role" INTEGER, "surgery" INTEGER, "team_member" INTEGER, "write_date" TIMESTAMP, "write_uid" INTEGER);
 CREATE INDEX IF NOT EXISTS "idx_gnuhealth_surgery_team_9815ae959b393a07d8dcb29c99d439ed" ON "gnuhealth_surgery_team" ("surgery"  ) WHERE "surgery" IS NOT NULL;
 
+-- gnuhealth_surgery_complication
+CREATE TABLE IF NOT EXISTS "gnuhealth_surgery_complication" (id INTEGER PRIMARY KEY AUTOINCREMENT, "complication" INTEGER, "create_date" TIMESTAMP, "create_uid" INTEGER, "severity" VARCHAR, "short_comment" VARCHAR, "surgery" INTEGER, "write_date" TIMESTAMP, "write_uid" INTEGER);
+CREATE INDEX IF NOT EXISTS "idx_gnuhealth_surgery_complication_9815ae959b393a07d8dcb29c99d439ed" ON "gnuhealth_surgery_complication" ("surgery"  ) WHERE "surgery" IS NOT NULL;
+
 -- gnuhealth_patient_procedure
 CREATE TABLE IF NOT EXISTS "gnuhealth_patient_procedure" (id INTEGER PRIMARY KEY AUTOINCREMENT, "comments" VARCHAR, "create_date" TIMESTAMP, "create_uid" INTEGER, "ctx" VARCHAR, "insurance" INTEGER, "patient" INTEGER, "pdate" TIMESTAMP, "procedure" INTEGER, "reference" VARCHAR, "write_date" TIMESTAMP, "write_uid" INTEGER);
 CREATE INDEX IF NOT EXISTS "idx_gnuhealth_patient_procedure_19c8c9f81b52d8127436d3f46d5bcb7b" ON "gnuhealth_patient_procedure" ("reference"  ) WHERE "reference" IS NOT NULL;
