@@ -29,6 +29,20 @@ pub struct Config {
     pub auth_cache_seconds: u64,
 }
 
+/// Every configuration key, as `GNUHEALTH_FHIR_<KEY>` reads them.
+const KEYS: &[&str] = &[
+    "database",
+    "tryton_config",
+    "tryton_database",
+    "listen",
+    "base_url",
+    "server_name",
+    "secret_key",
+    "default_count",
+    "max_count",
+    "auth_cache_seconds",
+];
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -56,7 +70,9 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("GNUHEALTH_FHIR_"));
+        // Only our own keys: other GNUHEALTH_FHIR_* variables (scripts use some) are not
+        // configuration.
+        fig = fig.merge(Env::prefixed("GNUHEALTH_FHIR_").only(KEYS));
         fig.extract().map_err(|e| format!("configuration: {e}"))
     }
 
