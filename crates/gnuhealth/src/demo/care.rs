@@ -297,7 +297,7 @@ fn plan_conditions(
         if !force && !dice.chance(prob) {
             continue;
         }
-        let code = if !spec.variants.is_empty() && dice.chance(0.3) {
+        let code = if !spec.variants.is_empty() && dice.chance(spec.variant_share) {
             dice.pick(spec.variants)
         } else {
             spec.code
@@ -721,7 +721,9 @@ fn write_line(
 }
 
 /// A surgery, its procedure line, team and operating-room booking, and the patient
-/// procedure GNU Health adds for the main intervention.
+/// procedure GNU Health adds for the main intervention. Surgeries from before the
+/// patient registered were done elsewhere and are recorded from the patient's history:
+/// no team, theatre or booking.
 fn write_surgery(
     conn: &Connection,
     site: &mut Site,
@@ -732,10 +734,18 @@ fn write_surgery(
     start: NaiveDateTime,
 ) -> GenResult<()> {
     let id = site.ids.surgery.next();
-    let surgeon = site.staff(dice, Role::surgeon_for(s.specialty), Some(site.hospital));
-    let (surgeon, surgeon_role, specialty) = (surgeon.id, surgeon.hp_specialty, surgeon.specialty);
-    let anesthetist = site.staff(dice, Role::Anesthetist, Some(site.hospital));
-    let (anesthetist, anesthetist_role) = (anesthetist.id, anesthetist.hp_specialty);
+    let historic = start < p.registered;
+    let team = (!historic).then(|| {
+        let surgeon = site.staff(dice, Role::surgeon_for(s.specialty), Some(site.hospital));
+        let anesthetist = site.staff(dice, Role::Anesthetist, Some(site.hospital));
+        (
+            surgeon.id,
+            surgeon.hp_specialty,
+            anesthetist.id,
+            anesthetist.hp_specialty,
+        )
+    });
+    let specialty = site.refs.specialty.get(s.specialty).copied();
     let minutes = dice.int(i64::from(s.minutes.0), i64::from(s.minutes.1));
     let finish = start + TimeDelta::minutes(minutes);
     let left = s.left.is_some() && dice.chance(0.5);
@@ -752,49 +762,58 @@ fn write_surgery(
         .ok_or_else(|| GenError::Missing(format!("procedure {code}")))?;
     let booked = start - TimeDelta::hours(dice.int(2, 48));
     let created = recorded(dice, booked, p.registered);
-    let signed = dice.chance(0.85);
-    let written = dice.stamp_after(finish.max(created), 3 * 3600);
+    let signed = team.is_some() && dice.chance(0.85);
+    let written = team.map(|_| dice.stamp_after(finish.max(created), 3 * 3600));
     let number = site.ids.seq_surgery.next();
     site.sequence_used.note(14, created);
-    let room = dice.pick(&site.operating_rooms);
+    let room = team.map(|_| dice.pick(&site.operating_rooms));
+    let surgeon = team.map(|t| t.0);
+    let extra_info = if historic {
+        Some("Performed at another hospital; from the patient's history.")
+    } else {
+        dice.chance(0.4).then_some("Uneventful.")
+    };
     insert!(conn, "gnuhealth_surgery" {
-        "id": id, "anesthesia_type": s.anesthesia, "anesthetist": anesthetist,
+        "id": id, "anesthesia_type": s.anesthesia, "anesthetist": team.map(|t| t.2),
         "approach": s.approach, "classification": s.classification,
-        "clavien_dindo": dice.weighted(&[("grade1", 85), ("grade2", 12), ("grade3a", 3)]),
+        "clavien_dindo": team.map(|_| dice.weighted(&[("grade1", 85), ("grade2", 12), ("grade3a", 3)])),
         "code": format!("SRG-{}-{number:05}", created.year()), "create_date": Stamp(created),
-        "create_uid": 1, "description": s.description,
-        "extra_info": dice.chance(0.4).then_some("Uneventful."), "incl_intervention": true,
-        "institution": site.hospital, "laterality": laterality, "main_procedure": procedure,
-        "operating_room": room, "pathology": d.pathology, "patient": p.id,
-        "patient_positioning": "supine_decubitus", "postoperative_dx": d.pathology,
-        "preop_antibiotics": true, "preop_bleeding_risk": false, "preop_oximeter": true,
-        "preop_site_marking": s.left.is_some(), "preop_sterility": true,
-        "signed_by": signed.then_some(surgeon), "specialty": specialty,
+        "create_uid": 1, "description": s.description, "extra_info": extra_info,
+        "incl_intervention": true, "institution": team.map(|_| site.hospital),
+        "laterality": laterality, "main_procedure": procedure, "operating_room": room,
+        "pathology": d.pathology, "patient": p.id,
+        "patient_positioning": team.map(|_| "supine_decubitus"), "postoperative_dx": d.pathology,
+        "preop_antibiotics": !historic, "preop_bleeding_risk": false, "preop_oximeter": !historic,
+        "preop_site_marking": !historic && s.left.is_some(), "preop_sterility": !historic,
+        "signed_by": surgeon.filter(|_| signed), "specialty": specialty,
         "state": if signed { "signed" } else { "done" }, "surgeon": surgeon,
         "surgery_date": Stamp(start), "surgery_end_date": Stamp(finish),
         "surgical_intervention": procedure, "surgical_wound": s.wound,
-        "write_date": Stamp(written), "write_uid": 1,
+        "write_date": written.map(Stamp), "write_uid": written.map(|_| 1),
     })?;
     insert!(conn, "gnuhealth_operation" {
         "id": site.ids.operation.next(), "create_date": Stamp(created), "create_uid": 1,
         "notes": s.description, "procedure": procedure, "surgery": id,
     })?;
-    for (member, role, note) in [
-        (surgeon, surgeon_role, "Main surgeon"),
-        (anesthetist, anesthetist_role, "Anesthesia"),
-    ] {
-        insert!(conn, "gnuhealth_surgery_team" {
-            "id": site.ids.surgery_team.next(), "create_date": Stamp(created), "create_uid": 1,
-            "notes": note, "role": role, "surgery": id, "team_member": member,
+    if let (Some((surgeon, surgeon_role, anesthetist, anesthetist_role)), Some(room)) = (team, room)
+    {
+        for (member, role, note) in [
+            (surgeon, surgeon_role, "Main surgeon"),
+            (anesthetist, anesthetist_role, "Anesthesia"),
+        ] {
+            insert!(conn, "gnuhealth_surgery_team" {
+                "id": site.ids.surgery_team.next(), "create_date": Stamp(created), "create_uid": 1,
+                "notes": note, "role": role, "surgery": id, "team_member": member,
+            })?;
+        }
+        insert!(conn, "gnuhealth_or_schedule" {
+            "id": site.ids.or_schedule.next(), "create_date": Stamp(created), "create_uid": 1,
+            "health_condition": d.pathology, "healthprof": surgeon, "institution": site.hospital,
+            "oproom": room, "patient": p.id, "reserve_from": Stamp(start), "reserve_to": Stamp(finish),
+            "specialty": specialty, "surgery": id, "urgency": s.classification,
+            "write_date": written.map(Stamp), "write_uid": written.map(|_| 1),
         })?;
     }
-    insert!(conn, "gnuhealth_or_schedule" {
-        "id": site.ids.or_schedule.next(), "create_date": Stamp(created), "create_uid": 1,
-        "health_condition": d.pathology, "healthprof": surgeon, "institution": site.hospital,
-        "oproom": room, "patient": p.id, "reserve_from": Stamp(start), "reserve_to": Stamp(finish),
-        "specialty": specialty, "surgery": id, "urgency": s.classification,
-        "write_date": Stamp(written), "write_uid": 1,
-    })?;
     insert!(conn, "gnuhealth_patient_procedure" {
         "id": site.ids.patient_procedure.next(), "create_date": Stamp(created), "create_uid": 1,
         "ctx": "surgery", "patient": p.id, "pdate": Stamp(start), "procedure": procedure,

@@ -24,9 +24,11 @@ pub enum Course {
 
 /// A condition people of the demo may have.
 pub struct ConditionSpec {
-    /// ICD-10 code; `variants` are more specific codes used instead for some patients.
+    /// ICD-10 code; `variants` are more specific codes used instead for a share of the
+    /// patients.
     pub code: &'static str,
     pub variants: &'static [&'static str],
+    pub variant_share: f64,
     /// Probability of having it (chronic) or of a recorded episode (acute) by age band:
     /// 0–14, 15–44, 45–64, 65 and over.
     pub prevalence: [f64; 4],
@@ -57,6 +59,7 @@ const fn chronic(code: &'static str, prevalence: [f64; 4]) -> ConditionSpec {
     ConditionSpec {
         code,
         variants: &[],
+        variant_share: 0.3,
         prevalence,
         ages: (0, 110),
         sex: Sex::Any,
@@ -85,6 +88,7 @@ pub const CONDITIONS: &[ConditionSpec] = &[
     // ---- cardiometabolic ------------------------------------------------------------
     ConditionSpec {
         variants: &["I11.9"],
+        variant_share: 0.12,
         ages: (25, 110),
         metabolic: true,
         comments: &[
@@ -205,6 +209,7 @@ pub const CONDITIONS: &[ConditionSpec] = &[
         ages: (18, 110),
         metabolic: true,
         variants: &["N18.5"],
+        variant_share: 0.08,
         comments: &["eGFR 45 ml/min", "eGFR 38 ml/min", "Nephrology follow-up"],
         labs: &["RFT", "CBC", "UA"],
         ..chronic("N18.3", [0.0, 0.002, 0.03, 0.10])

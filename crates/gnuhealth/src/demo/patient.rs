@@ -81,7 +81,8 @@ impl Households {
         }
         self.index += 1;
         let mut dice = Dice::new(self.seed, self.index);
-        let mut h = plan(&mut dice);
+        // The first household holds the showcase patient 1, who must be identified.
+        let mut h = plan(&mut dice, self.index > 1);
         h.people.truncate((self.target - self.planned) as usize);
         self.planned += h.people.len() as u32;
         Some(Household {
@@ -125,14 +126,24 @@ fn adult_age(dice: &mut Dice, origin: Origin) -> i64 {
         ],
     };
     let start = dice.weighted(decades);
-    let span = if start == 18 {
-        11
-    } else if start == 90 {
-        10
-    } else {
-        9
-    };
-    start + dice.int(0, span)
+    match start {
+        18 => start + dice.int(0, 11),
+        // Few people live past 95.
+        90 => {
+            start
+                + dice.weighted(&[
+                    (0, 30),
+                    (1, 25),
+                    (2, 20),
+                    (3, 12),
+                    (4, 7),
+                    (5, 3),
+                    (6, 2),
+                    (8, 1),
+                ])
+        }
+        _ => start + dice.int(0, 9),
+    }
 }
 
 fn dob_for_age(dice: &mut Dice, age: i64) -> NaiveDate {
@@ -191,11 +202,11 @@ fn mobile(dice: &mut Dice, origin: Origin) -> String {
     )
 }
 
-fn plan(dice: &mut Dice) -> Plan {
+fn plan(dice: &mut Dice, may_be_unidentified: bool) -> Plan {
     let weights: Vec<u32> = CITIES.iter().map(|c| c.weight).collect();
     let city = dice.weighted_index(&weights);
     // A few unidentified people, brought in by the emergency services.
-    if dice.chance(0.004) {
+    if dice.chance(0.004) && may_be_unidentified {
         let female = dice.chance(0.4);
         let age = dice.int(25, 80);
         // Their age is estimated; GNU Health derives a 1 January birth date from it.
@@ -265,7 +276,7 @@ fn plan(dice: &mut Dice) -> Plan {
     match kind {
         0 | 4 => {
             let age = if kind == 4 {
-                dice.int(65, 100)
+                dice.weighted(&[(65, 40), (75, 42), (85, 18)]) + dice.int(0, 9)
             } else {
                 adult_age(dice, origin)
             };
@@ -276,6 +287,9 @@ fn plan(dice: &mut Dice) -> Plan {
         1 | 2 | 5 => {
             let age1 = if kind == 2 {
                 dice.int(26, 55)
+            } else if kind == 5 {
+                // Old enough to look after a parent, young enough to have one alive.
+                dice.int(35, 62)
             } else {
                 adult_age(dice, origin).max(22)
             };
@@ -314,7 +328,7 @@ fn plan(dice: &mut Dice) -> Plan {
                 }
             }
             if kind == 5 {
-                let age = (age1 + dice.int(24, 34)).min(101);
+                let age = (age1 + dice.int(22, 32)).min(98);
                 let family = format!("{} {}", first_surname(&f1), surname(dice, origin));
                 people.push(person(dice, true, age, family, Member::Grandparent, false));
             }

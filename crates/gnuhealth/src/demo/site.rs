@@ -35,6 +35,21 @@ pub(super) enum Role {
 }
 
 impl Role {
+    const ALL: [Role; 12] = [
+        Role::Gp,
+        Role::Nurse,
+        Role::Pediatrician,
+        Role::Internist,
+        Role::Cardiologist,
+        Role::GeneralSurgeon,
+        Role::Orthopedist,
+        Role::Gynecologist,
+        Role::Ophthalmologist,
+        Role::Anesthetist,
+        Role::Pathologist,
+        Role::LabTechnician,
+    ];
+
     /// `gnuhealth_specialty.code` of the main specialty.
     fn specialty(self) -> &'static str {
         match self {
@@ -58,7 +73,7 @@ impl Role {
         match self {
             Role::Gp => Some("GP"),
             Role::Internist => Some("GERIATRICS"),
-            Role::Pediatrician => Some("NEONATOLOGY"),
+            Role::Pediatrician => Some("NEONATO"),
             _ => None,
         }
     }
@@ -83,7 +98,6 @@ pub(super) struct Staff {
     pub id: i64,
     /// `gnuhealth_hp_specialty` id of the main specialty (surgery team roles point to it).
     pub hp_specialty: i64,
-    pub specialty: i64,
 }
 
 /// An institution of the site.
@@ -640,6 +654,13 @@ fn group_exists(conn: &Connection, id: i64) -> GenResult<()> {
 /// Health professionals: a core staff covering every role, plus more as the number of
 /// patients grows (about one per 400 patients).
 fn staff(conn: &Connection, site: &mut Site, dice: &mut Dice, clock: &mut Clock) -> GenResult<()> {
+    // Every specialty the site may use must exist, whatever the number of patients.
+    for role in Role::ALL {
+        lookup_specialty(site, role.specialty())?;
+        if let Some(second) = role.second_specialty() {
+            lookup_specialty(site, second)?;
+        }
+    }
     let hospital = 1;
     let mut plan: Vec<(Role, i64)> = vec![(Role::Gp, hospital)];
     for inst in site.institutions.iter().filter(|i| i.primary_care) {
@@ -807,7 +828,6 @@ fn staff(conn: &Connection, site: &mut Site, dice: &mut Dice, clock: &mut Clock)
         site.staff.push(Staff {
             id,
             hp_specialty: main,
-            specialty,
         });
     }
     site.fallback = vec![0];
