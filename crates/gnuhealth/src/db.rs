@@ -18,7 +18,7 @@ pub enum Dialect {
 }
 
 /// Database failures, split by who is to blame.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     /// The database cannot be reached or opened: a 503 for the client.
     #[error("database unavailable: {0}")]

@@ -32,6 +32,17 @@ pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
     all().iter().copied().find(|d| d.type_name == type_name)
 }
 
+/// Every Tryton model behind the served types (for access checks), without duplicates.
+pub fn all_models() -> &'static [&'static str] {
+    static MODELS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    MODELS.get_or_init(|| {
+        let mut v: Vec<&'static str> = all().iter().flat_map(|d| d.models.iter().copied()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
+}
+
 /// What the CapabilityStatement says about each type.
 pub fn offers() -> Vec<ResourceOffer> {
     all()

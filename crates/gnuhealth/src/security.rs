@@ -217,3 +217,72 @@ mod tests {
         assert!(!verify_password("x", "$unknown$"));
     }
 }
+
+/// Which Tryton models a user may read, by trytond's model-access rule (`ir_model_access`):
+/// the user's active groups and their ancestors; a model is readable when any active row
+/// for one of those groups or for no group grants read, and when no row applies at all.
+#[derive(Debug, Clone, Default)]
+pub struct ModelAccess {
+    readable: std::collections::HashMap<String, bool>,
+}
+
+impl ModelAccess {
+    /// May the user read every one of `models`?
+    pub fn can_read_all(&self, models: &[&str]) -> bool {
+        models
+            .iter()
+            .all(|m| self.readable.get(*m).copied().unwrap_or(true))
+    }
+}
+
+/// The user's effective groups: active groups they belong to, plus their active ancestors.
+pub async fn effective_groups(db: &Database, user_id: i64) -> Result<Vec<i64>, DbError> {
+    let mut sql = db.sql();
+    let active = sql.is_true("g.active");
+    sql.push(
+        "WITH RECURSIVE anc(id, parent) AS ( \
+           SELECT id, id FROM res_group \
+           UNION SELECT g.id, anc.parent FROM res_group g JOIN anc ON g.parent = anc.id) \
+         SELECT DISTINCT anc.parent FROM \"res_user-res_group\" ug \
+         JOIN anc ON anc.id = ug.\"group\" JOIN res_group g ON g.id = anc.parent \
+         WHERE ug.\"user\" = ",
+    );
+    sql.param(Param::Int(user_id));
+    sql.push(" AND ").push(&active);
+    Ok(db.query(&sql).await?.iter().map(|r| r.int(0)).collect())
+}
+
+/// Read access of `user_id` to each of `models`, in two queries.
+pub async fn model_access(
+    db: &Database,
+    user_id: i64,
+    models: &[&str],
+) -> Result<ModelAccess, DbError> {
+    let groups = effective_groups(db, user_id).await?;
+    let mut sql = db.sql();
+    let active = sql.is_true("a.active");
+    sql.push(
+        "SELECT m.model, MAX(CASE WHEN a.perm_read THEN 1 ELSE 0 END) \
+         FROM ir_model_access a JOIN ir_model m ON m.id = a.model WHERE ",
+    );
+    sql.push(&active).push(" AND (a.\"group\" IS NULL OR ");
+    sql.in_ids("a.\"group\"", &groups);
+    sql.push(") AND m.model IN (");
+    for (i, m) in models.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.param(Param::Text((*m).to_owned()));
+    }
+    if models.is_empty() {
+        sql.push("NULL");
+    }
+    sql.push(") GROUP BY m.model");
+    let readable = db
+        .query(&sql)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.opt_text(0)?, r.int(1) != 0)))
+        .collect();
+    Ok(ModelAccess { readable })
+}

@@ -13,6 +13,7 @@ use fhir::bundle::{Bundle, BundleEntry, BundleLink, EntrySearch, SearchMode};
 use gnuhealth::db::Database;
 use gnuhealth::resources::{Context, ResourceDef};
 use gnuhealth::search::{PagePos, SearchRequest};
+use gnuhealth::security::ModelAccess;
 
 use crate::auth::{Authenticator, Principal};
 use crate::cursor;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub base_url: String,
     pub secret: Vec<u8>,
     pub auth: Authenticator,
+    /// Per-user model read access, recomputed after a few seconds so changes in
+    /// GNU Health's access rights take effect without a restart.
+    pub access: moka::future::Cache<i64, Arc<ModelAccess>>,
     pub default_count: u32,
     pub max_count: u32,
     /// The CapabilityStatement, rendered once.
@@ -147,6 +151,33 @@ fn resource_def(type_name: &str) -> Result<&'static ResourceDef, ApiError> {
     })
 }
 
+/// 403 unless Tryton's model access lets the user read every model behind `def`.
+async fn require_read(
+    state: &AppState,
+    principal: &Principal,
+    def: &ResourceDef,
+) -> Result<(), ApiError> {
+    let db = state.db.clone();
+    let uid = principal.user_id;
+    let access = state
+        .access
+        .try_get_with(uid, async move {
+            gnuhealth::security::model_access(&db, uid, gnuhealth::registry::all_models())
+                .await
+                .map(Arc::new)
+        })
+        .await
+        .map_err(|e| ApiError::from((*e).clone()))?;
+    if access.can_read_all(def.models) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "user '{}' may not read {} records in GNU Health",
+            principal.login, def.type_name
+        )))
+    }
+}
+
 fn context(state: &AppState) -> Context {
     Context {
         base_url: state.base_url.clone(),
@@ -166,7 +197,8 @@ async fn instance_level(
     }
     let query = query_pairs(&uri);
     let out = negotiate(&headers, &query)?;
-    let _principal: Principal = state.auth.authenticate(&state.db, &headers).await?;
+    let principal = state.auth.authenticate(&state.db, &headers).await?;
+    require_read(&state, &principal, def).await?;
     let missing = || ApiError::NotFound(format!("{type_name}/{id} is not known"));
     if !fhir::is_valid_id(&id) || (!def.key_is_text && id.parse::<i64>().is_err()) {
         return Err(missing());
@@ -244,7 +276,8 @@ async fn search(
     query: Vec<(String, String)>,
 ) -> Result<Response, ApiError> {
     let out = negotiate(headers, &query)?;
-    let _principal = state.auth.authenticate(&state.db, headers).await?;
+    let principal = state.auth.authenticate(&state.db, headers).await?;
+    require_read(state, &principal, def).await?;
     let lenient = lenient(headers);
 
     let mut count = state.default_count;

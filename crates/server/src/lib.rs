@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+/// How long a user's model access is reused before it is read again from GNU Health.
+const ACCESS_TTL_SECONDS: u64 = 5;
+
 /// Connect to the database and build the shared state of the server.
 pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::AppState>, String> {
     let db = gnuhealth::db::Database::connect(url)
@@ -31,6 +34,10 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         db,
         base_url,
         auth: auth::Authenticator::new(&secret, Duration::from_secs(cfg.auth_cache_seconds)),
+        access: moka::future::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(Duration::from_secs(ACCESS_TTL_SECONDS))
+            .build(),
         secret,
         default_count: cfg.default_count.min(cfg.max_count),
         max_count: cfg.max_count,
