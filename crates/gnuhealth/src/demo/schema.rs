@@ -82,7 +82,9 @@ pub(super) fn create_tables(conn: &Connection) -> GenResult<Vec<String>> {
 }
 
 /// Load the security rows and code tables. They were exported without their creation
-/// time (the time of that build); here they get the module installation time.
+/// time (the time of that build); here they get the module installation time, except
+/// the rows trytond registers with raw SQL (most `ir_model`/`ir_model_field` rows), which
+/// have neither `create_uid` nor `create_date` in a real database either.
 pub(super) fn load_reference(conn: &Connection) -> GenResult<()> {
     conn.execute_batch(SECURITY)?;
     conn.execute_batch(CODES)?;
@@ -96,7 +98,9 @@ pub(super) fn load_reference(conn: &Connection) -> GenResult<()> {
     };
     for t in tables {
         conn.execute(
-            &format!("UPDATE \"{t}\" SET create_date = ?1 WHERE create_date IS NULL"),
+            &format!(
+                "UPDATE \"{t}\" SET create_date = ?1 WHERE create_date IS NULL AND create_uid IS NOT NULL"
+            ),
             [Stamp(INSTALLED)],
         )?;
     }

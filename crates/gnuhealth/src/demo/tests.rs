@@ -274,6 +274,23 @@ fn storage_conventions() {
         ),
         0
     );
+    // create_uid/create_date on every row, but for the ir_model(_field) rows trytond
+    // registers with raw SQL.
+    let tables: Vec<String> = conn
+        .prepare("SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'create_date'")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for t in tables {
+        let missing = count(
+            &conn,
+            &format!(
+                "SELECT COUNT(*) FROM \"{t}\" WHERE create_date IS NULL OR create_uid IS NULL"
+            ),
+        );
+        if t != "ir_model" && t != "ir_model_field" {
+            assert_eq!(missing, 0, "{t} has rows without create_uid/create_date");
+        }
+    }
     // The file is an ordinary database once built.
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
