@@ -88,6 +88,9 @@ pub(super) fn create_tables(conn: &Connection) -> GenResult<Vec<String>> {
 pub(super) fn load_reference(conn: &Connection) -> GenResult<()> {
     conn.execute_batch(SECURITY)?;
     conn.execute_batch(CODES)?;
+    // codes.sql carries only id/code/name/active of the languages, which trytond's `ir`
+    // module creates (create_uid 0).
+    conn.execute_batch("UPDATE ir_lang SET create_uid = 0 WHERE create_uid IS NULL")?;
     let tables: Vec<String> = {
         let mut st = conn.prepare(
             "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c \
