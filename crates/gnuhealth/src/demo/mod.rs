@@ -160,7 +160,7 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(256);
-    let progress = progress_bar();
+    let progress = progress_bar(opts.patients);
     conn.execute_batch("BEGIN")?;
     let indexes = schema::create_tables(&conn)?;
     schema::load_reference(&conn)?;
@@ -175,8 +175,8 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
 }
 
 /// Progress over patients on stderr (indicatif hides it when stderr is not a terminal).
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(0);
+fn progress_bar(patients: u32) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(u64::from(patients));
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{msg:>9} [{bar:40}] {pos}/{len} patients ({elapsed}, {eta} left)",
     ) {
