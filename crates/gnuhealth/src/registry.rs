@@ -36,7 +36,10 @@ pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
 pub fn all_models() -> &'static [&'static str] {
     static MODELS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     MODELS.get_or_init(|| {
-        let mut v: Vec<&'static str> = all().iter().flat_map(|d| d.models.iter().copied()).collect();
+        let mut v: Vec<&'static str> = all()
+            .iter()
+            .flat_map(|d| d.models.iter().copied())
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
