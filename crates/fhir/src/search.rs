@@ -853,10 +853,15 @@ pub fn fold(s: &str) -> String {
     s.chars()
         .flat_map(char::to_lowercase)
         .filter(|c| !is_combining_mark(*c))
-        // ASCII (most text) needs no table lookup.
-        .map(|c| match (!c.is_ascii()).then(|| FOLD_FROM.chars().position(|a| a == c)).flatten() {
-            Some(i) => FOLD_TO.chars().nth(i).unwrap_or(c),
-            None => c,
+        .map(|c| {
+            // ASCII (most text) needs no table lookup.
+            if c.is_ascii() {
+                return c;
+            }
+            match FOLD_FROM.chars().position(|a| a == c) {
+                Some(i) => FOLD_TO.chars().nth(i).unwrap_or(c),
+                None => c,
+            }
         })
         .collect()
 }
