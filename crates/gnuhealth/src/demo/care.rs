@@ -541,7 +541,8 @@ fn plan_medications(
                             drug: replacement,
                             indication: Some(d.pathology),
                             start: until + TimeDelta::days(1),
-                            end: None,
+                            // Treatments still running at death end with it.
+                            end: death,
                             discontinued: None,
                             healthprof: d.healthprof,
                             institution: d.institution,

@@ -154,9 +154,9 @@ fn simulate(
             } else if cirrhosis {
                 dice.normal(99.0, 4.0)
             } else {
-                dice.normal(89.0, 3.5)
+                dice.normal(88.0, 3.5)
             };
-            let hct = hgb * 2.95 + dice.normal(0.0, 0.8);
+            let hct = hgb * 3.0 + dice.normal(0.0, 0.8);
             let rbc = hct / mcv * 10.0;
             let rdw = if iron {
                 dice.normal(16.5, 1.2)
@@ -199,7 +199,7 @@ fn simulate(
             let esr = if infection {
                 dice.normal(48.0, 15.0)
             } else {
-                dice.normal(8.0 + age as f64 / 10.0, 5.0)
+                dice.normal(6.0 + age as f64 / 12.0, 4.0)
             };
             templates
                 .iter()
@@ -238,10 +238,14 @@ fn simulate(
             let alb = if cirrhosis {
                 dice.normal(3.0, 0.35)
             } else {
-                dice.normal(4.4, 0.3)
+                dice.normal(4.5, 0.25)
             };
-            let total = dice.normal(7.1, 0.4);
-            let glob = (total - alb).max(1.0);
+            let glob = if cirrhosis {
+                dice.normal(3.6, 0.4)
+            } else {
+                dice.normal(2.6, 0.25)
+            }
+            .max(1.5);
             let bili = if cirrhosis {
                 dice.normal(2.3, 0.7)
             } else {
@@ -278,7 +282,8 @@ fn simulate(
                 dice.normal(190.0, 50.0)
             } else {
                 dice.normal(85.0, 25.0)
-            };
+            }
+            .max(30.0);
             templates
                 .iter()
                 .map(|t| match t.code {
@@ -304,7 +309,7 @@ fn simulate(
             } else if ckd {
                 dice.normal(1.75, 0.25)
             } else if s.female {
-                dice.normal(0.78, 0.11)
+                dice.normal(0.86, 0.1)
             } else {
                 dice.normal(0.98, 0.13)
             };
@@ -313,7 +318,7 @@ fn simulate(
             } else if ckd {
                 dice.normal(66.0, 12.0)
             } else {
-                dice.normal(31.0, 7.0)
+                dice.normal(31.0, 7.0).max(12.0)
             };
             let uric = if gout && !s.takes("allopurinol", on) {
                 dice.normal(8.6, 1.1)

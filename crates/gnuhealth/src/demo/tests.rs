@@ -424,3 +424,28 @@ fn security_rows_are_consistent_and_let_the_demo_user_read() {
         assert!(n == 0 || r == 1, "demo cannot read {model}");
     }
 }
+
+#[test]
+fn nothing_happens_after_death_or_before_birth() {
+    let conn = open(shared());
+    let dead = "JOIN gnuhealth_patient p ON p.id = x.patient JOIN party_party pp ON pp.id = p.party \
+                JOIN gnuhealth_death_certificate dc ON dc.id = pp.death_certificate";
+    for (table, column) in [
+        ("gnuhealth_patient_disease", "diagnosed_date"),
+        ("gnuhealth_vaccination", "date"),
+        ("gnuhealth_lab", "date_requested"),
+        ("gnuhealth_prescription_order", "prescription_date"),
+        ("gnuhealth_patient_medication", "start_treatment"),
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM {table} x {dead} WHERE x.{column} > dc.dod");
+        assert_eq!(count(&conn, &sql), 0, "{table} after death");
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} x JOIN gnuhealth_patient p ON p.id = x.patient \
+             JOIN party_party pp ON pp.id = p.party WHERE x.{column} < pp.dob"
+        );
+        assert_eq!(count(&conn, &sql), 0, "{table} before birth");
+    }
+    let running =
+        format!("SELECT COUNT(*) FROM gnuhealth_patient_medication x {dead} WHERE x.is_active = 1");
+    assert_eq!(count(&conn, &running), 0);
+}
