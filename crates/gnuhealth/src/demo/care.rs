@@ -158,7 +158,8 @@ pub(super) fn write_records(
             "K70.3" => flags.ex_alcoholic = true,
             _ => {}
         }
-        if code == "F32.9" && d.spec.severity[2] > 0 && dice.chance(0.2) {
+        // Some depressions are severe enough for the critical summary.
+        if code == "F32.9" && dice.chance(0.2) {
             flags.mental = true;
         }
     }

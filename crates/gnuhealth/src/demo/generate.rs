@@ -376,28 +376,21 @@ impl Refs {
     }
 }
 
-/// Row counts written, for the summary and the tests.
-pub(super) struct Written {
-    pub patients: u64,
-}
-
-/// Fill the (empty, schema-only) database behind `conn`.
+/// Fill the (empty, schema-only) database behind `conn`; returns the number of patients.
 pub(super) fn run(
     conn: &Connection,
     opts: &DemoOptions,
     progress: &indicatif::ProgressBar,
-) -> GenResult<Written> {
+) -> GenResult<u64> {
     let mut site = super::site::build(conn, opts)?;
     let mut people = super::patient::Households::new(opts.seed, opts.patients);
     progress.set_message("patients");
-    while let Some(household) = people.next_household(&site) {
+    while let Some(household) = people.next_household() {
         super::patient::write_household(conn, &mut site, household)?;
-        progress.set_position(site.ids.patient.last() as u64);
+        progress.set_position(site.ids.patient.last().unsigned_abs());
     }
     super::site::write_sequences(conn, &site)?;
-    Ok(Written {
-        patients: site.ids.patient.last() as u64,
-    })
+    Ok(site.ids.patient.last().unsigned_abs())
 }
 
 #[cfg(test)]

@@ -164,14 +164,14 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
     conn.execute_batch("BEGIN")?;
     let indexes = schema::create_tables(&conn)?;
     schema::load_reference(&conn)?;
-    let written = generate::run(&conn, opts, &progress)?;
+    let patients = generate::run(&conn, opts, &progress)?;
     progress.set_message("indexes");
     schema::create_indexes(&conn, &indexes)?;
     conn.execute_batch("COMMIT")?;
     conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")?;
     progress.finish_and_clear();
     conn.close().map_err(|(_, e)| e)?;
-    Ok(written.patients)
+    Ok(patients)
 }
 
 /// Progress over patients on stderr (indicatif hides it when stderr is not a terminal).

@@ -75,7 +75,7 @@ impl Households {
         }
     }
 
-    pub fn next_household(&mut self, _site: &Site) -> Option<Household> {
+    pub fn next_household(&mut self) -> Option<Household> {
         if self.planned >= self.target {
             return None;
         }
