@@ -248,7 +248,13 @@ async fn search_post(
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     if form.as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType(
             "POST _search needs a body of type application/x-www-form-urlencoded".into(),

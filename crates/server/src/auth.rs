@@ -98,7 +98,10 @@ impl Authenticator {
 
 /// `Authorization: Basic base64(login:password)`.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -121,7 +124,9 @@ mod tests {
         let v = base64::engine::general_purpose::STANDARD.encode("admin:pa:ss");
         h.insert(
             axum::http::header::AUTHORIZATION,
-            format!("Basic {v}").parse().unwrap_or_else(|_| unreachable!()),
+            format!("Basic {v}")
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(
             basic_credentials(&h),

@@ -120,7 +120,10 @@ pub fn tryton_database_url(conf: &Path, name: &str) -> Result<String, String> {
     } else if uri.starts_with("postgresql:") || uri.starts_with("postgres:") {
         Ok(format!("{}/{}", uri.trim_end_matches('/'), name))
     } else {
-        Err(format!("unsupported trytond database uri in {}", conf.display()))
+        Err(format!(
+            "unsupported trytond database uri in {}",
+            conf.display()
+        ))
     }
 }
 
@@ -133,7 +136,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ghf-conf-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let sqlite = dir.join("sqlite.conf");
-        std::fs::write(&sqlite, "[database]\nuri = sqlite://\npath = /srv/gh\n").unwrap_or_default();
+        std::fs::write(&sqlite, "[database]\nuri = sqlite://\npath = /srv/gh\n")
+            .unwrap_or_default();
         assert_eq!(
             tryton_database_url(&sqlite, "health").ok().as_deref(),
             Some("sqlite:///srv/gh/health.sqlite")

@@ -38,7 +38,22 @@ async fn capability_statement_is_public_and_lists_every_type() {
             .as_array()
             .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
             .unwrap_or_default();
-        for p in ["_id", "identifier", "name", "family", "given", "birthdate", "gender", "telecom", "phone", "email", "address-city", "general-practitioner", "active", "deceased"] {
+        for p in [
+            "_id",
+            "identifier",
+            "name",
+            "family",
+            "given",
+            "birthdate",
+            "gender",
+            "telecom",
+            "phone",
+            "email",
+            "address-city",
+            "general-practitioner",
+            "active",
+            "deceased",
+        ] {
             assert!(params.contains(&p), "Patient parameter {p} missing");
         }
     }
@@ -78,12 +93,19 @@ async fn every_other_endpoint_needs_credentials() {
 async fn read_returns_the_resource_with_an_etag() {
     let resp = client()
         .get(format!("{}/Patient/1", server().base))
-        .basic_auth(gnuhealth::demo::DEMO_LOGIN, Some(gnuhealth::demo::DEMO_PASSWORD))
+        .basic_auth(
+            gnuhealth::demo::DEMO_LOGIN,
+            Some(gnuhealth::demo::DEMO_PASSWORD),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resp.status().as_u16(), 200);
-    let etag = resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let etag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let p: serde_json::Value = resp.json().await.unwrap_or_default();
     assert_eq!(p["resourceType"], "Patient");
     assert_eq!(p["id"], "1");
@@ -119,7 +141,10 @@ async fn errors_are_operation_outcomes_with_the_right_status() {
 #[tokio::test]
 async fn method_media_type_and_accept_errors() {
     let base = &server().base;
-    let auth = (gnuhealth::demo::DEMO_LOGIN, Some(gnuhealth::demo::DEMO_PASSWORD));
+    let auth = (
+        gnuhealth::demo::DEMO_LOGIN,
+        Some(gnuhealth::demo::DEMO_PASSWORD),
+    );
     let del = client()
         .delete(format!("{base}/Patient/1"))
         .basic_auth(auth.0, auth.1)
@@ -153,7 +178,10 @@ async fn post_search_equals_get_search() {
         .post(format!("{}/Patient/_search", server().base))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("gender=female&_count=100")
-        .basic_auth(gnuhealth::demo::DEMO_LOGIN, Some(gnuhealth::demo::DEMO_PASSWORD))
+        .basic_auth(
+            gnuhealth::demo::DEMO_LOGIN,
+            Some(gnuhealth::demo::DEMO_PASSWORD),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -166,9 +194,15 @@ async fn post_search_equals_get_search() {
 #[tokio::test]
 async fn lenient_handling_ignores_unknown_parameters() {
     let resp = client()
-        .get(format!("{}/Patient?no-such-param=1&gender=male", server().base))
+        .get(format!(
+            "{}/Patient?no-such-param=1&gender=male",
+            server().base
+        ))
         .header("prefer", "handling=lenient")
-        .basic_auth(gnuhealth::demo::DEMO_LOGIN, Some(gnuhealth::demo::DEMO_PASSWORD))
+        .basic_auth(
+            gnuhealth::demo::DEMO_LOGIN,
+            Some(gnuhealth::demo::DEMO_PASSWORD),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -208,10 +242,7 @@ async fn count_zero_and_count_cap() {
     let (status, b) = get("/Patient?_count=0").await;
     assert_eq!(status, 200);
     assert!(ids(&b).is_empty());
-    assert_eq!(
-        b["total"].as_u64(),
-        Some(u64::from(common::PATIENTS))
-    );
+    assert_eq!(b["total"].as_u64(), Some(u64::from(common::PATIENTS)));
     let (status, b) = get("/Patient?_count=100000").await;
     assert_eq!(status, 200);
     assert_eq!(ids(&b).len(), common::PATIENTS as usize);
@@ -265,7 +296,10 @@ async fn patient_search_parameters_match_the_database() {
          JOIN gnuhealth_person_name n ON n.party = pat.party WHERE n.family LIKE '{}%'",
         prefix.replace('\'', "''")
     ));
-    assert!(like.iter().all(|id| got.contains(id)), "family={prefix}: {got:?} vs {like:?}");
+    assert!(
+        like.iter().all(|id| got.contains(id)),
+        "family={prefix}: {got:?} vs {like:?}"
+    );
     for id in &got {
         let (_, p) = get(&format!("/Patient/{id}")).await;
         let folded = fhir::search::fold(&prefix);
@@ -274,7 +308,10 @@ async fn patient_search_parameters_match_the_database() {
                 .as_str()
                 .is_some_and(|f| fhir::search::fold(f).starts_with(&folded))
         });
-        assert!(hit, "Patient/{id} has no family name starting with {prefix}");
+        assert!(
+            hit,
+            "Patient/{id} has no family name starting with {prefix}"
+        );
     }
     let exact = all_ids(&format!("/Patient?family:exact={family}")).await;
     assert!(!exact.is_empty());
@@ -293,14 +330,22 @@ async fn every_resource_type_searches_and_reads() {
         let (status, b) = get(&format!("/{}?_count=3", def.type_name)).await;
         assert_eq!(status, 200, "{}: {b}", def.type_name);
         assert_eq!(b["resourceType"], "Bundle");
-        assert!(b["total"].as_u64().unwrap_or(0) > 0, "{} has no data", def.type_name);
+        assert!(
+            b["total"].as_u64().unwrap_or(0) > 0,
+            "{} has no data",
+            def.type_name
+        );
         for e in b["entry"].as_array().cloned().unwrap_or_default() {
             assert_eq!(e["resource"]["resourceType"], def.type_name);
             assert_eq!(e["search"]["mode"], "match");
             let id = e["resource"]["id"].as_str().unwrap_or_default();
             let (status, r) = get(&format!("/{}/{id}", def.type_name)).await;
             assert_eq!(status, 200);
-            assert_eq!(r, e["resource"], "read and search disagree for {}/{id}", def.type_name);
+            assert_eq!(
+                r, e["resource"],
+                "read and search disagree for {}/{id}",
+                def.type_name
+            );
         }
     }
 }

@@ -55,10 +55,13 @@ fn start() -> TestServer {
                 ..Default::default()
             };
             let url = format!("sqlite://{}", path.display());
-            let state = match gnuhealth_fhir::state(&cfg, &url, b"test-secret-key-0123456789".to_vec()).await {
-                Ok(s) => s,
-                Err(e) => panic!("state: {e}"),
-            };
+            let state =
+                match gnuhealth_fhir::state(&cfg, &url, b"test-secret-key-0123456789".to_vec())
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => panic!("state: {e}"),
+                };
             let _ = tx.send(format!("http://{addr}"));
             let _ = axum::serve(listener, gnuhealth_fhir::app::router(state)).await;
         });
@@ -110,9 +113,10 @@ pub fn ids(bundle: &serde_json::Value) -> Vec<String> {
 
 /// The URL of a Bundle link relation.
 pub fn link(bundle: &serde_json::Value, relation: &str) -> Option<String> {
-    bundle["link"].as_array()?.iter().find_map(|l| {
-        (l["relation"] == relation).then(|| l["url"].as_str().map(str::to_owned))?
-    })
+    bundle["link"]
+        .as_array()?
+        .iter()
+        .find_map(|l| (l["relation"] == relation).then(|| l["url"].as_str().map(str::to_owned))?)
 }
 
 /// Every id a search returns, following `next` links.
@@ -137,9 +141,7 @@ pub async fn all_ids(path: &str) -> Vec<String> {
 pub fn sql_ids(sql: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(&server().db_path)
         .unwrap_or_else(|e| panic!("open demo db: {e}"));
-    let mut stmt = conn
-        .prepare(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let rows = stmt
         .query_map([], |r| r.get::<_, i64>(0))
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
