@@ -8,7 +8,11 @@ use gnuhealth_fhir::config::Config;
 use gnuhealth_fhir::serve;
 
 #[derive(Parser)]
-#[command(name = "gnuhealth-fhir", version, about = "FHIR R4 server for GNU Health")]
+#[command(
+    name = "gnuhealth-fhir",
+    version,
+    about = "FHIR R4 server for GNU Health"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -107,12 +114,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let db = std::path::absolute(&db).map_err(|e| e.to_string())?;
             let opts = gnuhealth::demo::DemoOptions { patients, seed };
             let path = db.clone();
-            let summary = tokio::task::spawn_blocking(move || {
-                gnuhealth::demo::create_or_reuse(&path, &opts)
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            let summary =
+                tokio::task::spawn_blocking(move || gnuhealth::demo::create_or_reuse(&path, &opts))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
             eprintln!("{summary}");
             if generate_only {
                 return Ok(());
