@@ -2,7 +2,6 @@
 //! demo user, reuse and refusal.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::Connection;
@@ -27,16 +26,24 @@ fn options() -> DemoOptions {
     }
 }
 
-/// One database shared by the read-only tests (generation is the slow part).
-fn shared() -> &'static PathBuf {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let path = temp_db("shared");
+/// A generated database, deleted when dropped (each test gets its own: generating 50
+/// patients takes a fraction of a second, and nothing is left in the temp directory).
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> Self {
+        let path = temp_db(name);
         if let Err(e) = create_or_reuse(&path, &options()) {
             panic!("{e}");
         }
-        path
-    })
+        TempDb(path)
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn open(path: &PathBuf) -> Connection {
@@ -66,29 +73,27 @@ fn dump(conn: &Connection, table: &str) -> Vec<String> {
     rows.map(|r| r.unwrap_or_else(|e| panic!("{e}"))).collect()
 }
 
-#[test]
-fn expected_row_counts() {
-    let conn = open(shared());
+fn expected_row_counts(conn: &Connection) {
     assert_eq!(
-        count(&conn, "SELECT COUNT(*) FROM gnuhealth_patient"),
+        count(conn, "SELECT COUNT(*) FROM gnuhealth_patient"),
         i64::from(PATIENTS)
     );
-    assert_eq!(count(&conn, "SELECT MIN(id) FROM gnuhealth_patient"), 1);
+    assert_eq!(count(conn, "SELECT MIN(id) FROM gnuhealth_patient"), 1);
     assert_eq!(
-        count(&conn, "SELECT MAX(id) FROM gnuhealth_patient"),
+        count(conn, "SELECT MAX(id) FROM gnuhealth_patient"),
         i64::from(PATIENTS)
     );
     // Every party has the empty address and a language row; every person an official name.
-    let parties = count(&conn, "SELECT COUNT(*) FROM party_party");
+    let parties = count(conn, "SELECT COUNT(*) FROM party_party");
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(DISTINCT party) FROM party_address WHERE street IS NULL AND city IS NULL AND name IS NULL"
         ),
         parties
     );
     assert_eq!(
-        count(&conn, "SELECT COUNT(*) FROM party_party_lang"),
+        count(conn, "SELECT COUNT(*) FROM party_party_lang"),
         parties
     );
     for table in [
@@ -109,24 +114,22 @@ fn expected_row_counts() {
         "gnuhealth_du",
     ] {
         assert!(
-            count(&conn, &format!("SELECT COUNT(*) FROM {table}")) > 0,
+            count(conn, &format!("SELECT COUNT(*) FROM {table}")) > 0,
             "{table} is empty"
         );
     }
     assert!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_patient_disease WHERE is_allergy = 1"
         ) > 0
     );
-    assert!(count(&conn, "SELECT COUNT(*) FROM gnuhealth_pathology") >= 150);
+    assert!(count(conn, "SELECT COUNT(*) FROM gnuhealth_pathology") >= 150);
 }
 
-#[test]
-fn every_patient_has_one_official_name_in_sync() {
-    let conn = open(shared());
+fn every_patient_has_one_official_name_in_sync(conn: &Connection) {
     let bad = count(
-        &conn,
+        conn,
         "SELECT COUNT(*) FROM gnuhealth_patient pat JOIN party_party p ON p.id = pat.party \
          WHERE (SELECT COUNT(*) FROM gnuhealth_person_name n WHERE n.party = p.id AND n.use = 'official' \
                 AND n.given = p.name AND n.family = p.lastname) != 1",
@@ -134,9 +137,7 @@ fn every_patient_has_one_official_name_in_sync() {
     assert_eq!(bad, 0);
 }
 
-#[test]
-fn references_resolve() {
-    let conn = open(shared());
+fn references_resolve(conn: &Connection) {
     let checks = [
         "SELECT COUNT(*) FROM gnuhealth_patient_disease d LEFT JOIN gnuhealth_pathology p ON p.id = d.pathology WHERE p.id IS NULL",
         "SELECT COUNT(*) FROM gnuhealth_patient_family_diseases d LEFT JOIN gnuhealth_pathology p ON p.id = d.disease WHERE p.id IS NULL",
@@ -155,113 +156,109 @@ fn references_resolve() {
         "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea c LEFT JOIN gnuhealth_lab_test_units u ON u.id = c.units WHERE c.units IS NOT NULL AND u.id IS NULL",
     ];
     for sql in checks {
-        assert_eq!(count(&conn, sql), 0, "{sql}");
+        assert_eq!(count(conn, sql), 0, "{sql}");
     }
 }
 
-#[test]
-fn lab_results_and_templates() {
-    let conn = open(shared());
+fn lab_results_and_templates(conn: &Connection) {
     // Templates belong to a test type and no report; results to a report only.
     assert!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NULL"
         ) >= 99
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NULL AND test_type_id IS NULL"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NOT NULL AND test_type_id IS NOT NULL"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea c LEFT JOIN gnuhealth_lab l ON l.id = c.gnuhealth_lab_id WHERE c.gnuhealth_lab_id IS NOT NULL AND l.id IS NULL"
         ),
         0
     );
     assert!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE gnuhealth_lab_id IS NOT NULL AND result IS NOT NULL"
         ) > 0
     );
     // A warning means out of range.
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea WHERE warning = 1 AND NOT (result < lower_limit OR result > upper_limit OR (upper_limit IS NULL AND result < lower_limit))"
         ),
         0
     );
 }
 
-#[test]
-fn storage_conventions() {
-    let conn = open(shared());
+fn storage_conventions(conn: &Connection) {
     // Numeric as an ASCII BLOB, timestamps and dates as text, booleans as 0/1.
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_du WHERE typeof(latitude) != 'blob'"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM party_party WHERE create_date IS NULL OR create_uid IS NULL OR typeof(create_date) != 'text' OR create_date NOT GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]*'"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM party_party WHERE dob IS NOT NULL AND length(dob) != 10"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM party_party WHERE create_date LIKE '%.000000'"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_patient WHERE active NOT IN (0, 1)"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM party_party WHERE ref NOT GLOB '[A-Z][A-Z][A-Z][0-9][0-9][0-9][A-Z][A-Z][A-Z]' AND ref NOT LIKE 'NP-%' AND ref NOT LIKE 'NN-%'"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM (SELECT ref FROM party_party GROUP BY ref HAVING COUNT(*) > 1)"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM party_party WHERE code NOT LIKE '%-GNU Solidario Hospital'"
         ),
         0
@@ -269,7 +266,7 @@ fn storage_conventions() {
     // No row anywhere is dated after the reference date.
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM gnuhealth_patient_disease WHERE create_date > '2026-01-01 09:00:00' OR diagnosed_date > '2026-01-01'"
         ),
         0
@@ -282,7 +279,7 @@ fn storage_conventions() {
         .unwrap_or_else(|e| panic!("{e}"));
     for t in tables {
         let missing = count(
-            &conn,
+            conn,
             &format!(
                 "SELECT COUNT(*) FROM \"{t}\" WHERE create_date IS NULL OR create_uid IS NULL"
             ),
@@ -298,9 +295,7 @@ fn storage_conventions() {
     assert_eq!(mode, "delete");
 }
 
-#[test]
-fn demo_user_password_verifies() {
-    let conn = open(shared());
+fn demo_user_password_verifies(conn: &Connection) {
     let hash: String = conn
         .query_row(
             "SELECT password_hash FROM res_user WHERE login = ?1 AND active = 1",
@@ -313,20 +308,38 @@ fn demo_user_password_verifies() {
     // A Health Doctor.
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM \"res_user-res_group\" ug JOIN res_user u ON u.id = ug.\"user\" JOIN res_group g ON g.id = ug.\"group\" WHERE u.login = 'demo' AND g.name = 'Health Doctor'"
         ),
         1
     );
 }
 
+/// One generated database, checked from every angle (generation and the scrypt hash
+/// are the slow part, so the read-only checks share it).
+#[test]
+fn generated_database_is_consistent() {
+    let db = TempDb::new("db");
+    let conn = open(&db.0);
+    expected_row_counts(&conn);
+    every_patient_has_one_official_name_in_sync(&conn);
+    references_resolve(&conn);
+    lab_results_and_templates(&conn);
+    storage_conventions(&conn);
+    demo_user_password_verifies(&conn);
+    security_rows_are_consistent_and_let_the_demo_user_read(&conn);
+    nothing_happens_after_death_or_before_birth(&conn);
+}
+
 #[test]
 fn same_seed_same_data_and_reuse() {
-    let other = temp_db("again");
-    let summary = create_or_reuse(&other, &options()).unwrap_or_else(|e| panic!("{e}"));
+    let first = TempDb::new("first");
+    let second = TempDb(temp_db("again"));
+    let other = &second.0;
+    let summary = create_or_reuse(other, &options()).unwrap_or_else(|e| panic!("{e}"));
     assert!(!summary.reused);
     assert_eq!(summary.patients, u64::from(PATIENTS));
-    let (a, b) = (open(shared()), open(&other));
+    let (a, b) = (open(&first.0), open(other));
     for table in [
         "gnuhealth_patient",
         "party_party",
@@ -338,10 +351,10 @@ fn same_seed_same_data_and_reuse() {
     drop((a, b));
     // Not only the rows: the whole file is the same, byte for byte.
     let bytes = |p: &PathBuf| std::fs::read(p).unwrap_or_else(|e| panic!("{e}"));
-    assert!(bytes(shared()) == bytes(&other), "the two files differ");
+    assert!(bytes(&first.0) == bytes(other), "the two files differ");
     // A second call reuses the file, whatever the options say.
     let again = create_or_reuse(
-        &other,
+        other,
         &DemoOptions {
             patients: 7,
             seed: 1,
@@ -350,7 +363,6 @@ fn same_seed_same_data_and_reuse() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.reused);
     assert_eq!(again.patients, u64::from(PATIENTS));
-    let _ = std::fs::remove_file(&other);
 }
 
 #[test]
@@ -362,8 +374,6 @@ fn refuses_to_overwrite_other_files() {
         create_or_reuse(&path, &options()),
         Err(DemoError::NotGnuHealth(_))
     ));
-    let conn = Connection::open(&path);
-    drop(conn);
     let empty = temp_db("empty-sqlite");
     Connection::open(&empty)
         .and_then(|c| c.execute_batch("CREATE TABLE x (id INTEGER)"))
@@ -377,19 +387,17 @@ fn refuses_to_overwrite_other_files() {
     let _ = std::fs::remove_file(&empty);
 }
 
-#[test]
-fn security_rows_are_consistent_and_let_the_demo_user_read() {
-    let conn = open(shared());
+fn security_rows_are_consistent_and_let_the_demo_user_read(conn: &Connection) {
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM ir_model_access a LEFT JOIN ir_model m ON m.id = a.model WHERE m.id IS NULL"
         ),
         0
     );
     assert_eq!(
         count(
-            &conn,
+            conn,
             "SELECT COUNT(*) FROM ir_model_field_access a LEFT JOIN ir_model_field f ON f.id = a.field WHERE f.id IS NULL"
         ),
         0
@@ -425,9 +433,7 @@ fn security_rows_are_consistent_and_let_the_demo_user_read() {
     }
 }
 
-#[test]
-fn nothing_happens_after_death_or_before_birth() {
-    let conn = open(shared());
+fn nothing_happens_after_death_or_before_birth(conn: &Connection) {
     let dead = "JOIN gnuhealth_patient p ON p.id = x.patient JOIN party_party pp ON pp.id = p.party \
                 JOIN gnuhealth_death_certificate dc ON dc.id = pp.death_certificate";
     for (table, column) in [
@@ -438,14 +444,14 @@ fn nothing_happens_after_death_or_before_birth() {
         ("gnuhealth_patient_medication", "start_treatment"),
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} x {dead} WHERE x.{column} > dc.dod");
-        assert_eq!(count(&conn, &sql), 0, "{table} after death");
+        assert_eq!(count(conn, &sql), 0, "{table} after death");
         let sql = format!(
             "SELECT COUNT(*) FROM {table} x JOIN gnuhealth_patient p ON p.id = x.patient \
              JOIN party_party pp ON pp.id = p.party WHERE x.{column} < pp.dob"
         );
-        assert_eq!(count(&conn, &sql), 0, "{table} before birth");
+        assert_eq!(count(conn, &sql), 0, "{table} before birth");
     }
     let running =
         format!("SELECT COUNT(*) FROM gnuhealth_patient_medication x {dead} WHERE x.is_active = 1");
-    assert_eq!(count(&conn, &running), 0);
+    assert_eq!(count(conn, &running), 0);
 }
