@@ -287,37 +287,125 @@ fn param_condition(
     Ok(())
 }
 
-/// `(path1 OR path2 …)`, each path wrapped in EXISTS when its value is in child rows.
+/// The `(from, on)` of a path in child rows, or `None` for the main row.
+type ChildJoin = Option<(&'static str, &'static str)>;
+
+/// `(path1 OR path2 …)`. Paths in the same child table share one `EXISTS`, so the child
+/// rows are visited once per parent row however many of their columns are searched.
 fn any_path(
     sql: &mut Sql,
     paths: &[Path],
     mut f: impl FnMut(&mut Sql, &Path) -> Result<(), SearchError>,
 ) -> Result<(), SearchError> {
+    let mut groups: Vec<(ChildJoin, Vec<&Path>)> = Vec::new();
+    for p in paths {
+        match groups.iter_mut().find(|(j, _)| j.is_some() && *j == p.join) {
+            Some((_, members)) => members.push(p),
+            None => groups.push((p.join, vec![p])),
+        }
+    }
     sql.push("(");
-    for (i, p) in paths.iter().enumerate() {
+    for (i, (join, members)) in groups.iter().enumerate() {
         if i > 0 {
             sql.push(" OR ");
         }
-        if let Some((from, on)) = p.join {
-            sql.push("EXISTS (SELECT 1 FROM ")
-                .push(from)
-                .push(" WHERE ")
-                .push(on)
-                .push(" AND ");
+        let close = if let Some((from, on)) = join {
+            match semi_join(from, on) {
+                // Uncorrelated: the child table is read once, not probed per parent row
+                // (SQLite has no statistics on GNU Health's tables to find that plan alone).
+                Some((inner, outer, rest)) => {
+                    sql.push("(")
+                        .push(outer)
+                        .push(" IS NOT NULL AND ")
+                        .push(outer)
+                        .push(" IN (SELECT ")
+                        .push(inner)
+                        .push(" FROM ")
+                        .push(from)
+                        .push(" WHERE ")
+                        .push(inner)
+                        .push(" IS NOT NULL");
+                    for term in rest {
+                        sql.push(" AND ").push(term);
+                    }
+                    sql.push(" AND (");
+                    ")))"
+                }
+                None => {
+                    sql.push("EXISTS (SELECT 1 FROM ")
+                        .push(from)
+                        .push(" WHERE ")
+                        .push(on)
+                        .push(" AND (");
+                    "))"
+                }
+            }
         } else {
             sql.push("(");
+            ")"
+        };
+        for (k, p) in members.iter().enumerate() {
+            if k > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(");
+            if let Some(w) = p.when {
+                sql.push(w).push(" AND ");
+            }
+            f(sql, p)?;
+            sql.push(")");
         }
-        if let Some(w) = p.when {
-            sql.push(w).push(" AND ");
-        }
-        f(sql, p)?;
-        sql.push(")");
+        sql.push(close);
     }
     if paths.is_empty() {
         sql.push("1 = 0");
     }
     sql.push(")");
     Ok(())
+}
+
+/// When `on` reads `child.col = outer [AND terms on the child tables only]`, the pieces of
+/// the equivalent `outer IN (SELECT child.col FROM from WHERE terms …)`; `None` when the
+/// join is correlated in any other way (then `EXISTS` is used).
+fn semi_join<'a>(from: &str, on: &'a str) -> Option<(&'a str, &'a str, Vec<&'a str>)> {
+    // Aliases of the child tables: the word after the first table and after each JOINed one.
+    let words: Vec<&str> = from.split_whitespace().collect();
+    let mut aliases: Vec<&str> = words.get(1).copied().into_iter().collect();
+    for (i, w) in words.iter().enumerate() {
+        if w.eq_ignore_ascii_case("JOIN")
+            && let Some(a) = words.get(i + 2)
+        {
+            aliases.push(a);
+        }
+    }
+    let only_child = |expr: &str| qualifiers(expr).iter().all(|q| aliases.contains(q));
+    let mut terms = on.split(" AND ");
+    let (inner, outer) = terms.next()?.split_once(" = ")?;
+    let (inner, outer) = (inner.trim(), outer.trim());
+    let rest: Vec<&str> = terms.collect();
+    let outer_is_outside = qualifiers(outer).iter().all(|q| !aliases.contains(q));
+    (!qualifiers(inner).is_empty()
+        && only_child(inner)
+        && outer_is_outside
+        && rest.iter().all(|t| only_child(t)))
+    .then_some((inner, outer, rest))
+}
+
+/// The table qualifiers (`x` of `x.col`) an SQL expression mentions.
+fn qualifiers(expr: &str) -> Vec<&str> {
+    let bytes = expr.as_bytes();
+    let mut out = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'.' {
+            let start = expr[..i]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |k| k + 1);
+            if start < i {
+                out.push(&expr[start..i]);
+            }
+        }
+    }
+    out
 }
 
 fn like_escape(v: &str) -> String {
@@ -533,4 +621,40 @@ fn date_terms(sql: &mut Sql, expr: &str, kind: StoredKind, terms: &[DateTerm]) {
         sql.push("1 = 1");
     }
     sql.push(")");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_joins_become_uncorrelated_subqueries() {
+        assert_eq!(
+            semi_join("gnuhealth_person_name n", "n.party = r.party"),
+            Some(("n.party", "r.party", vec![]))
+        );
+        assert_eq!(
+            semi_join(
+                "party_contact_mechanism cm",
+                "cm.party = r.party AND cm.active = TRUE"
+            ),
+            Some(("cm.party", "r.party", vec!["cm.active = TRUE"]))
+        );
+        assert_eq!(
+            semi_join(
+                "gnuhealth_medicament vm JOIN product_product vp ON vp.id = vm.product",
+                "vm.id = r.vaccine"
+            ),
+            Some(("vm.id", "r.vaccine", vec![]))
+        );
+        // Correlated beyond the first equality: stays EXISTS.
+        assert_eq!(
+            semi_join(
+                "gnuhealth_patient_lab_test sr",
+                "sr.request = l.request_order AND sr.test_type = l.test"
+            ),
+            None
+        );
+        assert_eq!(semi_join("gnuhealth_du du", "p.du = du.id"), None);
+    }
 }

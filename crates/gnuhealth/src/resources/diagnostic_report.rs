@@ -20,21 +20,39 @@ use crate::tryton::fhir_datetime;
 /// The request a lab report answers, as a join condition on `gnuhealth_patient_lab_test sr`
 /// for the report alias given: the report keeps the order number (`request_order`, shared by
 /// the tests of one order), so the request is the order's line for the same test type and
-/// patient.
+/// patient. The patient equality comes first and stands alone so the index GNU Health has on
+/// `patient_id` is used; reports on samples of no patient are matched by
+/// [`request_link_no_patient`].
 macro_rules! request_link {
     ($lab:literal) => {
         concat!(
-            "sr.request = ",
+            "sr.patient_id = ",
+            $lab,
+            ".patient AND sr.request = ",
             $lab,
             ".request_order AND sr.test_type = ",
             $lab,
-            ".test AND COALESCE(sr.patient_id, 0) = COALESCE(",
-            $lab,
-            ".patient, 0)"
+            ".test"
         )
     };
 }
 pub(crate) use request_link;
+
+/// [`request_link`] for reports on a sample of no patient (`other_source`).
+macro_rules! request_link_no_patient {
+    ($lab:literal) => {
+        concat!(
+            "sr.patient_id IS NULL AND ",
+            $lab,
+            ".patient IS NULL AND sr.request = ",
+            $lab,
+            ".request_order AND sr.test_type = ",
+            $lab,
+            ".test"
+        )
+    };
+}
+pub(crate) use request_link_no_patient;
 
 pub const V2_0074: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
 pub const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
@@ -240,12 +258,27 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
             name: "based-on",
             kind: Kind::Reference,
             definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-based-on",
-            paths: &[Path::child(
-                "gnuhealth_patient_lab_test sr",
-                request_link!("r"),
-                "sr.id",
-                Stored::Id,
-            )],
+            // Matched in one sub-select over reports and requests, not once per report.
+            paths: &[
+                Path::child(
+                    concat!(
+                        "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
+                        request_link!("bl")
+                    ),
+                    "bl.id = r.id",
+                    "sr.id",
+                    Stored::Id,
+                ),
+                Path::child(
+                    concat!(
+                        "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
+                        request_link_no_patient!("bl")
+                    ),
+                    "bl.id = r.id",
+                    "sr.id",
+                    Stored::Id,
+                ),
+            ],
             targets: &["ServiceRequest"],
         },
     ],
@@ -290,7 +323,14 @@ async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
             " WHERE "
         ))
         .in_ids("r.id", &ids)
-        .push(" ORDER BY r.id, sr.id");
+        .push(concat!(
+            " UNION ALL SELECT r.id, sr.id FROM gnuhealth_lab r \
+             JOIN gnuhealth_patient_lab_test sr ON ",
+            request_link_no_patient!("r"),
+            " WHERE "
+        ))
+        .in_ids("r.id", &ids)
+        .push(" ORDER BY 1, 2");
     let mut files = db.sql();
     files
         .push("SELECT ")

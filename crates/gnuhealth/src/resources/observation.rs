@@ -8,7 +8,7 @@ use fhir::datatypes::{Annotation, CodeableConcept, Coding, Quantity, Reference, 
 use fhir::resources::observation::{Observation, ObservationReferenceRange};
 use serde_json::Value;
 
-use super::diagnostic_report::{children, request_link, subject};
+use super::diagnostic_report::{children, request_link, request_link_no_patient, subject};
 use super::{
     Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
     int_ids, meta, to_json,
@@ -24,9 +24,6 @@ pub const DATA_ABSENT_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/data
 /// GNU Health's analyte codes (`HGB`, `WBC`, `GLU`…): no LOINC is stored.
 pub const ANALYTE_SYSTEM: &str = "CodeSystem/lab-analyte";
 
-/// The report's subject is a patient, not a sample of an `other_source`.
-const SUBJECT_IS_PATIENT: &str = "COALESCE(l.source_type, 'patient') = 'patient'";
-
 /// [`status`] in SQL, for the `status` search parameter; `mapping_matches_sql` checks
 /// that both agree. A NULL lab state is Tryton's default, `draft`.
 const STATUS_SQL: &str = "(CASE WHEN r.excluded = TRUE THEN 'cancelled' \
@@ -41,7 +38,16 @@ const LAST_UPDATED: &str = "(CASE WHEN COALESCE(l.write_date, l.create_date) > \
      COALESCE(r.write_date, r.create_date) THEN COALESCE(l.write_date, l.create_date) \
      ELSE COALESCE(r.write_date, r.create_date) END)";
 
-const PATIENT_PATHS: &[Path] = &[Path::col("l.patient", Stored::Id).when(SUBJECT_IS_PATIENT)];
+/// Through the lab report as a sub-select: a patient's few reports are found first, then
+/// their analytes by index, instead of visiting every analyte.
+const PATIENT_PATHS: &[Path] = &[Path::child(
+    "gnuhealth_lab pl",
+    "pl.id = r.gnuhealth_lab_id",
+    "pl.patient",
+    Stored::Id,
+)
+// The report's subject is a patient, not a sample of an `other_source`.
+.when("COALESCE(pl.source_type, 'patient') = 'patient'")];
 
 pub static OBSERVATION: ResourceDef = ResourceDef {
     type_name: "Observation",
@@ -118,12 +124,28 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             name: "based-on",
             kind: Kind::Reference,
             definition: "http://hl7.org/fhir/SearchParameter/Observation-based-on",
-            paths: &[Path::child(
-                "gnuhealth_patient_lab_test sr",
-                request_link!("l"),
-                "sr.id",
-                Stored::Id,
-            )],
+            // Reports and requests are matched once, in a sub-select over the reports,
+            // rather than once per analyte.
+            paths: &[
+                Path::child(
+                    concat!(
+                        "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
+                        request_link!("bl")
+                    ),
+                    "bl.id = r.gnuhealth_lab_id",
+                    "sr.id",
+                    Stored::Id,
+                ),
+                Path::child(
+                    concat!(
+                        "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
+                        request_link_no_patient!("bl")
+                    ),
+                    "bl.id = r.gnuhealth_lab_id",
+                    "sr.id",
+                    Stored::Id,
+                ),
+            ],
             targets: &["ServiceRequest"],
         },
         SearchParam {
@@ -174,7 +196,15 @@ async fn load_observations(
             " WHERE "
         ))
         .in_ids("r.id", &ids)
-        .push(" ORDER BY r.id, sr.id");
+        .push(concat!(
+            " UNION ALL SELECT r.id, sr.id FROM gnuhealth_lab_test_critearea r ",
+            "JOIN gnuhealth_lab l ON l.id = r.gnuhealth_lab_id ",
+            "JOIN gnuhealth_patient_lab_test sr ON ",
+            request_link_no_patient!("l"),
+            " WHERE "
+        ))
+        .in_ids("r.id", &ids)
+        .push(" ORDER BY 1, 2");
     let (rows, requests) = tokio::try_join!(db.query(&main), db.query(&requests))?;
     let requests = group_by(requests, 0);
     rows.iter()

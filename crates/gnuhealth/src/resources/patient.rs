@@ -356,7 +356,8 @@ async fn load_patients(
          du.address_street, du.address_street_number, du.address_street_bis, \
          du.address_district, du.address_municipality, du.address_city, du.address_zip, \
          sub.name, cc.code, du.latitude, du.longitude, \
-         (SELECT rp.id FROM gnuhealth_patient rp WHERE rp.party = p.replaced_by), \
+         CASE WHEN p.replaced_by IS NOT NULL THEN \
+         (SELECT rp.id FROM gnuhealth_patient rp WHERE rp.party = p.replaced_by) END, \
          p.name, p.lastname, p.name_representation \
          FROM gnuhealth_patient r JOIN party_party p ON p.id = r.party \
          LEFT JOIN gnuhealth_death_certificate dc ON dc.id = p.death_certificate \

@@ -18,11 +18,9 @@ pub fn server() -> &'static TestServer {
 }
 
 fn start() -> TestServer {
-    let db_path = std::env::temp_dir().join(format!(
-        "ghf-http-test-{}-{}.sqlite",
-        std::process::id(),
-        PATIENTS
-    ));
+    // Cargo's scratch directory for integration tests: one file, rebuilt on every run.
+    let db_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("http-test-demo.sqlite");
+    let _ = std::fs::remove_file(&db_path);
     let opts = gnuhealth::demo::DemoOptions {
         patients: PATIENTS,
         seed: 5,
