@@ -235,7 +235,13 @@ impl Row {
 struct SqlitePool {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// At most this many connections exist: requests wait for one rather than opening
+    /// more, so connections (and their prepared statements) are reused.
+    permits: tokio::sync::Semaphore,
 }
+
+/// Connections to a SQLite database: a few per core is enough, SQLite work is CPU-bound.
+const SQLITE_CONNECTIONS: usize = 8;
 
 impl SqlitePool {
     fn open(&self) -> Result<rusqlite::Connection, DbError> {
@@ -263,7 +269,7 @@ impl SqlitePool {
 
     fn give_back(&self, conn: rusqlite::Connection) {
         if let Ok(mut v) = self.idle.lock()
-            && v.len() < 16
+            && v.len() < SQLITE_CONNECTIONS
         {
             v.push(conn);
         }
@@ -315,6 +321,7 @@ impl Database {
             Backend::Sqlite(SqlitePool {
                 path,
                 idle: Mutex::new(Vec::new()),
+                permits: tokio::sync::Semaphore::new(SQLITE_CONNECTIONS),
             })
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
             let pg: tokio_postgres::Config = url
@@ -362,23 +369,40 @@ impl Database {
         Sql::new(self.dialect())
     }
 
+    /// Run `f` with a pooled SQLite connection on tokio's blocking pool (rusqlite is
+    /// synchronous: a statement must not hold an async worker thread).
+    async fn with_sqlite<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let Backend::Sqlite(pool) = &*self.inner else {
+            return Err(DbError::Query("not a SQLite database".into()));
+        };
+        let _permit = pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let this = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let Backend::Sqlite(pool) = &*this else {
+                return Err(DbError::Query("not a SQLite database".into()));
+            };
+            let conn = pool.take()?;
+            let res = f(&conn);
+            pool.give_back(conn);
+            res
+        })
+        .await
+        .map_err(|e| DbError::Query(format!("query task failed: {e}")))?
+    }
+
     /// Run a query and return all its rows.
     pub async fn query(&self, sql: &Sql) -> Result<Vec<Row>, DbError> {
         match &*self.inner {
             Backend::Sqlite(_) => {
-                let this = self.inner.clone();
                 let sql = sql.clone();
-                tokio::task::spawn_blocking(move || match &*this {
-                    Backend::Sqlite(pool) => {
-                        let conn = pool.take()?;
-                        let res = sqlite_query(&conn, &sql);
-                        pool.give_back(conn);
-                        res
-                    }
-                    Backend::Postgres(_) => Err(DbError::Query("backend changed".into())),
-                })
-                .await
-                .map_err(|e| DbError::Query(format!("query task failed: {e}")))?
+                self.with_sqlite(move |conn| sqlite_query(conn, &sql)).await
             }
             Backend::Postgres(pool) => {
                 let client = pool
@@ -401,23 +425,14 @@ impl Database {
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
         match &*self.inner {
             Backend::Sqlite(_) => {
-                let this = self.inner.clone();
                 let sql = sql.clone();
-                tokio::task::spawn_blocking(move || match &*this {
-                    Backend::Sqlite(pool) => {
-                        let conn = pool.take()?;
-                        let params = sqlite_params(&sql);
-                        let res = conn
-                            .execute(sql.text(), rusqlite::params_from_iter(params.iter()))
-                            .map(|n| n as u64)
-                            .map_err(sqlite_error);
-                        pool.give_back(conn);
-                        res
-                    }
-                    Backend::Postgres(_) => Err(DbError::Query("backend changed".into())),
+                self.with_sqlite(move |conn| {
+                    let params = sqlite_params(&sql);
+                    conn.execute(sql.text(), rusqlite::params_from_iter(params.iter()))
+                        .map(|n| n as u64)
+                        .map_err(sqlite_error)
                 })
                 .await
-                .map_err(|e| DbError::Query(format!("query task failed: {e}")))?
             }
             Backend::Postgres(pool) => {
                 let client = pool
