@@ -388,7 +388,8 @@ def patient_name_values(p, part):
 def name_queries(part):
     qs = set()
     for p in patients():
-        for v in patient_name_values(p, part)[:1]:
+        # every value, so the second of several given names is searched too
+        for v in patient_name_values(p, part):
             qs.add(v)
             if len(v) > 3:
                 qs.add(v[:3].lower())   # prefix, lower case

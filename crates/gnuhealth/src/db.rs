@@ -119,6 +119,15 @@ impl Sql {
         }
     }
 
+    /// The start of "position of a needle in `haystack`" (1-based, 0 when absent); push
+    /// the needle parameter and `)` after it.
+    pub fn position_of(&self, haystack: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("instr({haystack}, "),
+            Dialect::Postgres => format!("strpos({haystack}, "),
+        }
+    }
+
     /// A boolean column as a SQL truth value (SQLite stores 0/1 or NULL).
     pub fn is_true(&self, expr: &str) -> String {
         match self.dialect {

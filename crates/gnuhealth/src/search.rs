@@ -426,7 +426,16 @@ fn string_condition(
     v: &str,
 ) -> Result<(), SearchError> {
     any_path(sql, paths, |sql, p| {
+        let words = matches!(p.value, Stored::Words);
         match modifier {
+            Some("exact") if words => {
+                // One of the space-separated values, exactly (case-sensitive).
+                let spaced = format!("(' ' || {} || ' ')", p.expr);
+                let pos = sql.position_of(&spaced);
+                sql.push(&pos);
+                sql.param(Param::Text(format!(" {v} ")));
+                sql.push(") > 0");
+            }
             Some("exact") => {
                 sql.push(p.expr).push(" = ");
                 sql.param(Param::Text(v.to_owned()));
@@ -435,6 +444,13 @@ fn string_condition(
                 let e = sql.fold_expr(p.expr);
                 sql.push(&e).push(" LIKE ");
                 sql.param(Param::Text(format!("%{}%", like_escape(&syntax::fold(v)))));
+                sql.push(" ESCAPE '\\'");
+            }
+            _ if words => {
+                // A leading space makes every value, the first included, follow a space.
+                let e = sql.fold_expr(p.expr);
+                sql.push("(' ' || ").push(&e).push(") LIKE ");
+                sql.param(Param::Text(format!("% {}%", like_escape(&syntax::fold(v)))));
                 sql.push(" ESCAPE '\\'");
             }
             _ => {

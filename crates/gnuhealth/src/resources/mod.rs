@@ -119,6 +119,9 @@ pub struct Path {
 pub enum Stored {
     /// Text compared as a FHIR string.
     Text,
+    /// Space-separated values in one column (GNU Health keeps all given names in one),
+    /// each compared as a FHIR string, as they are emitted one per element.
+    Words,
     /// A token whose code is stored as is, in the given system.
     Code(System),
     /// A token whose FHIR codes map to stored codes: `(fhir code, stored codes)`.
