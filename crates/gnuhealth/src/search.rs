@@ -35,6 +35,9 @@ pub struct SearchRequest {
     pub params: Vec<(String, String)>,
     pub count: u32,
     pub pos: PagePos,
+    /// The total found by the first page (paging cursors carry it), so later pages are not
+    /// counted again.
+    pub known_total: Option<u64>,
 }
 
 /// One page of search results.
@@ -45,9 +48,6 @@ pub struct SearchPage {
     pub has_next: bool,
     pub has_previous: bool,
 }
-
-/// Parameters that shape the result rather than select rows; handled by the HTTP layer.
-pub const RESULT_PARAMS: &[&str] = &["_count", "_format", "_pretty", "_page", "_total"];
 
 /// Is `name` (without modifier) a parameter this resource type supports?
 pub fn find_param<'a>(def: &'a ResourceDef, name: &str) -> Option<&'a SearchParam> {
@@ -79,22 +79,17 @@ pub async fn search(
     ctx: &Context,
     req: &SearchRequest,
 ) -> Result<SearchPage, SearchError> {
-    let mut count = db.sql();
-    count.push("SELECT COUNT(*) FROM ").push(def.from);
-    let filtered = with_where(&mut count, def, ctx, &req.params)?;
-    let total = db
-        .query(&count)
-        .await?
-        .first()
-        .map(|r| r.int(0))
-        .unwrap_or(0);
-
+    // The first page counts in the same scan (a window over all matches, computed before
+    // LIMIT); later pages reuse the first page's total; only `_count=0` or a cursor without
+    // a total needs a COUNT of its own.
+    let count_in_page = req.known_total.is_none() && req.pos == PagePos::First && req.count > 0;
     let mut page = db.sql();
-    page.push("SELECT ")
-        .push(def.key)
-        .push(" FROM ")
-        .push(def.from);
-    with_where(&mut page, def, ctx, &req.params)?;
+    page.push("SELECT ").push(def.key);
+    if count_in_page {
+        page.push(", COUNT(*) OVER ()");
+    }
+    page.push(" FROM ").push(def.from);
+    let filtered = with_where(&mut page, def, ctx, &req.params)?;
     let (cmp, order) = match &req.pos {
         PagePos::First => (None, "ASC"),
         PagePos::After(k) => (Some((" > ", k)), "ASC"),
@@ -117,6 +112,17 @@ pub async fn search(
     } else {
         db.query(&page).await?
     };
+    let total = match req.known_total {
+        Some(t) => t,
+        None if count_in_page => rows.first().map_or(0, |r| r.int(1).max(0) as u64),
+        None => {
+            let mut count = db.sql();
+            count.push("SELECT COUNT(*) FROM ").push(def.from);
+            with_where(&mut count, def, ctx, &req.params)?;
+            let n = db.query(&count).await?.first().map_or(0, |r| r.int(0));
+            n.max(0) as u64
+        }
+    };
     let mut ids: Vec<String> = rows.iter().filter_map(|r| r.opt_text(0)).collect();
     let more = ids.len() > req.count as usize;
     ids.truncate(req.count as usize);
@@ -129,7 +135,7 @@ pub async fn search(
         }
     };
     Ok(SearchPage {
-        total: total.max(0) as u64,
+        total,
         ids,
         has_next,
         has_previous,

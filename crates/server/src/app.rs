@@ -313,16 +313,21 @@ async fn search(
         }
     }
     let digest = cursor::query_digest(def.type_name, &params, count);
-    let pos = match &cursor_text {
-        None => PagePos::First,
-        Some(c) => cursor::decode(&state.secret, &digest, c).ok_or_else(|| {
-            ApiError::BadRequest("the paging cursor is invalid or belongs to another search".into())
-        })?,
+    let (pos, known_total) = match &cursor_text {
+        None => (PagePos::First, None),
+        Some(c) => cursor::decode(&state.secret, &digest, c)
+            .map(|(pos, total)| (pos, Some(total)))
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "the paging cursor is invalid or belongs to another search".into(),
+                )
+            })?,
     };
     let req = SearchRequest {
         params: params.clone(),
         count,
         pos: pos.clone(),
+        known_total,
     };
     let ctx = context(state);
     let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
@@ -342,7 +347,10 @@ async fn search(
         }
         ser.append_pair("_count", &count.to_string());
         if let Some(p) = pos {
-            ser.append_pair("_cursor", &cursor::encode(&state.secret, &digest, p));
+            ser.append_pair(
+                "_cursor",
+                &cursor::encode(&state.secret, &digest, p, page.total),
+            );
         }
         format!("{}/{}?{}", state.base_url, def.type_name, ser.finish())
     };

@@ -1,5 +1,6 @@
-//! Stateless paging cursors: the key of the last (or first) row shown, the direction and a
-//! digest of the query, signed with the server's secret key (HMAC-SHA256). Any instance
+//! Stateless paging cursors: the key of the last (or first) row shown, the direction, the
+//! total found by the first page (so later pages need not count again) and a digest of the
+//! query, signed with the server's secret key (HMAC-SHA256). Any instance
 //! sharing the key can continue the paging; a cursor for one query cannot be replayed on
 //! another, and a tampered cursor is refused.
 
@@ -25,14 +26,14 @@ pub fn query_digest(type_name: &str, params: &[(String, String)], count: u32) ->
     URL_SAFE_NO_PAD.encode(&h.finalize()[..12])
 }
 
-/// A signed cursor for `pos` within the search `digest`.
-pub fn encode(secret: &[u8], digest: &str, pos: &PagePos) -> String {
+/// A signed cursor for `pos` within the search `digest` that matched `total` rows.
+pub fn encode(secret: &[u8], digest: &str, pos: &PagePos, total: u64) -> String {
     let (dir, key) = match pos {
         PagePos::First => ("f", ""),
         PagePos::After(k) => ("a", k.as_str()),
         PagePos::Before(k) => ("b", k.as_str()),
     };
-    let payload = format!("{dir}:{digest}:{key}");
+    let payload = format!("{dir}:{digest}:{total}:{key}");
     let sig = sign(secret, payload.as_bytes());
     format!(
         "{}.{}",
@@ -41,8 +42,8 @@ pub fn encode(secret: &[u8], digest: &str, pos: &PagePos) -> String {
     )
 }
 
-/// The position a cursor stands for, if it is authentic and belongs to `digest`.
-pub fn decode(secret: &[u8], digest: &str, cursor: &str) -> Option<PagePos> {
+/// The position and total a cursor stands for, if it is authentic and belongs to `digest`.
+pub fn decode(secret: &[u8], digest: &str, cursor: &str) -> Option<(PagePos, u64)> {
     let (payload_b64, sig_b64) = cursor.split_once('.')?;
     let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
     let sig = URL_SAFE_NO_PAD.decode(sig_b64).ok()?;
@@ -51,17 +52,19 @@ pub fn decode(secret: &[u8], digest: &str, cursor: &str) -> Option<PagePos> {
     // verify_slice compares in constant time.
     mac.verify_slice(&sig).ok()?;
     let payload = String::from_utf8(payload).ok()?;
-    let mut parts = payload.splitn(3, ':');
-    let (dir, d, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut parts = payload.splitn(4, ':');
+    let (dir, d, total, key) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if d != digest {
         return None;
     }
-    match dir {
-        "f" => Some(PagePos::First),
-        "a" => Some(PagePos::After(key.to_owned())),
-        "b" => Some(PagePos::Before(key.to_owned())),
-        _ => None,
-    }
+    let total = total.parse().ok()?;
+    let pos = match dir {
+        "f" => PagePos::First,
+        "a" => PagePos::After(key.to_owned()),
+        "b" => PagePos::Before(key.to_owned()),
+        _ => return None,
+    };
+    Some((pos, total))
 }
 
 fn sign(secret: &[u8], data: &[u8]) -> Vec<u8> {
@@ -82,8 +85,11 @@ mod tests {
     #[test]
     fn roundtrip_and_tamper() {
         let d = query_digest("Patient", &[("name".into(), "x".into())], 20);
-        let c = encode(b"k", &d, &PagePos::After("42".into()));
-        assert_eq!(decode(b"k", &d, &c), Some(PagePos::After("42".into())));
+        let c = encode(b"k", &d, &PagePos::After("42".into()), 1234);
+        assert_eq!(
+            decode(b"k", &d, &c),
+            Some((PagePos::After("42".into()), 1234))
+        );
         assert_eq!(decode(b"other", &d, &c), None);
         let d2 = query_digest("Patient", &[("name".into(), "y".into())], 20);
         assert_eq!(decode(b"k", &d2, &c), None);
