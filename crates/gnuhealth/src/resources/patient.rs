@@ -51,17 +51,19 @@ pub mod sid {
     ];
 }
 
-const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
-const TELECOM_JOIN: (&str, &str) = (
+pub(crate) const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
+/// Emergency contacts are other people's numbers (emitted as `Patient.contact`), not the
+/// person's own telecom.
+pub(crate) const TELECOM_JOIN: (&str, &str) = (
     "party_contact_mechanism cm",
-    "cm.party = r.party AND cm.active = TRUE",
+    "cm.party = r.party AND cm.active = TRUE AND (cm.emergency IS NULL OR cm.emergency = FALSE)",
 );
-const ALT_JOIN: (&str, &str) = (
+pub(crate) const ALT_JOIN: (&str, &str) = (
     "gnuhealth_person_alternative_identification ai",
     "ai.party = r.party",
 );
-const DU_JOIN: (&str, &str) = ("gnuhealth_du du", "du.id = p.du");
-const ADDRESS_JOIN: (&str, &str) = (
+pub(crate) const DU_JOIN: (&str, &str) = ("gnuhealth_du du", "du.id = p.du");
+pub(crate) const ADDRESS_JOIN: (&str, &str) = (
     "party_address pa",
     "pa.party = r.party AND pa.active = TRUE",
 );
@@ -78,40 +80,205 @@ macro_rules! person_identifier_paths {
             ),
             Path::col("p.code", Stored::Code(System::Local(sid::PARTY_CODE))),
             Path::child(
-                ALT_JOIN.0,
-                ALT_JOIN.1,
+                $crate::resources::patient::ALT_JOIN.0,
+                $crate::resources::patient::ALT_JOIN.1,
                 "ai.code",
                 Stored::Code(System::Local("sid/country-id")),
             )
             .when("ai.alternative_id_type = 'country_id'"),
             Path::child(
-                ALT_JOIN.0,
-                ALT_JOIN.1,
+                $crate::resources::patient::ALT_JOIN.0,
+                $crate::resources::patient::ALT_JOIN.1,
                 "ai.code",
                 Stored::Code(System::Local("sid/passport")),
             )
             .when("ai.alternative_id_type = 'passport'"),
             Path::child(
-                ALT_JOIN.0,
-                ALT_JOIN.1,
+                $crate::resources::patient::ALT_JOIN.0,
+                $crate::resources::patient::ALT_JOIN.1,
                 "ai.code",
                 Stored::Code(System::Local("sid/medical-record")),
             )
             .when("ai.alternative_id_type = 'medical_record'"),
             Path::child(
-                ALT_JOIN.0,
-                ALT_JOIN.1,
+                $crate::resources::patient::ALT_JOIN.0,
+                $crate::resources::patient::ALT_JOIN.1,
                 "ai.code",
                 Stored::Code(System::Local(sid::FEDERATION)),
             )
             .when("ai.alternative_id_type = 'ghealth_federation'"),
             Path::child(
-                ALT_JOIN.0,
-                ALT_JOIN.1,
+                $crate::resources::patient::ALT_JOIN.0,
+                $crate::resources::patient::ALT_JOIN.1,
                 "ai.code",
                 Stored::Code(System::Local("sid/other-id")),
             )
             .when("(ai.alternative_id_type = 'other' OR ai.alternative_id_type IS NULL)"),
+        ]
+    };
+}
+
+/// The search parameters of a person party (main row `r` with `r.party`, the party `p`)
+/// that R4 defines once for Patient and Practitioner (`individual-*`), followed by the
+/// type's own parameters.
+#[macro_export]
+macro_rules! person_search_params {
+    ($($own:expr),* $(,)?) => {
+        &[
+            $($own,)*
+            $crate::resources::SearchParam {
+                name: "family",
+                kind: $crate::resources::Kind::String,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-family",
+                paths: &[
+                    $crate::resources::Path::child($crate::resources::patient::NAME_JOIN.0, $crate::resources::patient::NAME_JOIN.1, "n.family", $crate::resources::Stored::Text),
+                    $crate::resources::Path::col("p.lastname", $crate::resources::Stored::Text),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "given",
+                kind: $crate::resources::Kind::String,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-given",
+                paths: &[
+                    $crate::resources::Path::child($crate::resources::patient::NAME_JOIN.0, $crate::resources::patient::NAME_JOIN.1, "n.given", $crate::resources::Stored::Words),
+                    $crate::resources::Path::col("p.name", $crate::resources::Stored::Words),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "gender",
+                kind: $crate::resources::Kind::Token,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
+                paths: &[$crate::resources::Path::col(
+                    "p.gender",
+                    $crate::resources::Stored::Mapped($crate::resources::System::Fixed($crate::resources::patient::GENDER_SYSTEM), $crate::resources::patient::GENDERS),
+                )],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "telecom",
+                kind: $crate::resources::Kind::Token,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
+                paths: &[
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::Fixed("phone")),
+                    )
+                    .when("cm.type IN ('phone', 'mobile')"),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::Fixed("fax")),
+                    )
+                    .when("cm.type = 'fax'"),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::Fixed("email")),
+                    )
+                    .when("cm.type = 'email'"),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::Fixed("url")),
+                    )
+                    .when("cm.type = 'website'"),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::Fixed("other")),
+                    )
+                    .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "phone",
+                kind: $crate::resources::Kind::Token,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
+                paths: &[
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value",
+                        $crate::resources::Stored::Code($crate::resources::System::None),
+                    )
+                    .when("cm.type IN ('phone', 'mobile')"),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::TELECOM_JOIN.0,
+                        $crate::resources::patient::TELECOM_JOIN.1,
+                        "cm.value_compact",
+                        $crate::resources::Stored::Code($crate::resources::System::None),
+                    )
+                    .when("cm.type IN ('phone', 'mobile')"),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "email",
+                kind: $crate::resources::Kind::Token,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-email",
+                paths: &[$crate::resources::Path::child(
+                    $crate::resources::patient::TELECOM_JOIN.0,
+                    $crate::resources::patient::TELECOM_JOIN.1,
+                    "cm.value",
+                    $crate::resources::Stored::Code($crate::resources::System::None),
+                )
+                .when("cm.type = 'email'")],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "address",
+                kind: $crate::resources::Kind::String,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-address",
+                paths: &[
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_street", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_city", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_district", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_zip", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.street", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.city", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::ADDRESS_JOIN.0,
+                        $crate::resources::patient::ADDRESS_JOIN.1,
+                        "pa.postal_code",
+                        $crate::resources::Stored::Text,
+                    ),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "address-city",
+                kind: $crate::resources::Kind::String,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
+                paths: &[
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_city", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.city", $crate::resources::Stored::Text),
+                ],
+                targets: &[],
+            },
+            $crate::resources::SearchParam {
+                name: "address-postalcode",
+                kind: $crate::resources::Kind::String,
+                definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
+                paths: &[
+                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_zip", $crate::resources::Stored::Text),
+                    $crate::resources::Path::child(
+                        $crate::resources::patient::ADDRESS_JOIN.0,
+                        $crate::resources::patient::ADDRESS_JOIN.1,
+                        "pa.postal_code",
+                        $crate::resources::Stored::Text,
+                    ),
+                ],
+                targets: &[],
+            },
         ]
     };
 }
@@ -124,7 +291,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
     key: "r.id",
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
-    params: &[
+    params: crate::person_search_params![
         SearchParam {
             name: "identifier",
             kind: Kind::Token,
@@ -147,163 +314,10 @@ pub static PATIENT: ResourceDef = ResourceDef {
             targets: &[],
         },
         SearchParam {
-            name: "family",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-family",
-            paths: &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-                Path::col("p.lastname", Stored::Text),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "given",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-given",
-            paths: &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-                Path::col("p.name", Stored::Words),
-            ],
-            targets: &[],
-        },
-        SearchParam {
             name: "birthdate",
             kind: Kind::Date,
             definition: "http://hl7.org/fhir/SearchParameter/individual-birthdate",
             paths: &[Path::col("p.dob", Stored::Date)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "gender",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
-            paths: &[Path::col(
-                "p.gender",
-                Stored::Mapped(System::Fixed(GENDER_SYSTEM), GENDERS),
-            )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "telecom",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
-            paths: &[
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("phone")),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("fax")),
-                )
-                .when("cm.type = 'fax'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("email")),
-                )
-                .when("cm.type = 'email'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("url")),
-                )
-                .when("cm.type = 'website'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("other")),
-                )
-                .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "phone",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
-            paths: &[
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::None),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value_compact",
-                    Stored::Code(System::None),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "email",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-email",
-            paths: &[Path::child(
-                TELECOM_JOIN.0,
-                TELECOM_JOIN.1,
-                "cm.value",
-                Stored::Code(System::None),
-            )
-            .when("cm.type = 'email'")],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_street", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_district", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
-                Path::child(
-                    ADDRESS_JOIN.0,
-                    ADDRESS_JOIN.1,
-                    "pa.postal_code",
-                    Stored::Text,
-                ),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-city",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-postalcode",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
-                Path::child(
-                    ADDRESS_JOIN.0,
-                    ADDRESS_JOIN.1,
-                    "pa.postal_code",
-                    Stored::Text,
-                ),
-            ],
             targets: &[],
         },
         SearchParam {

@@ -12,7 +12,7 @@ use fhir::resources::practitioner::{Practitioner, PractitionerQualification};
 use serde_json::Value;
 
 use super::patient::{
-    GENDER_SYSTEM, GENDERS, PersonChildren, du_address, gender, person_identifiers, photo, sid,
+    NAME_JOIN, PersonChildren, du_address, gender, person_identifiers, photo, sid,
 };
 use super::{
     Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
@@ -26,22 +26,6 @@ pub const LICENSE_SID: &str = "sid/hp-license";
 /// GNU Health's specialty table (`gnuhealth_specialty.code`).
 pub const SPECIALTY_SYSTEM: &str = "CodeSystem/specialty";
 
-const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
-/// Emergency contacts are other people's numbers: they are not the practitioner's telecom.
-const TELECOM_JOIN: (&str, &str) = (
-    "party_contact_mechanism cm",
-    "cm.party = r.party AND cm.active = TRUE AND (cm.emergency IS NULL OR cm.emergency = FALSE)",
-);
-/// Used by `person_identifier_paths!`.
-const ALT_JOIN: (&str, &str) = (
-    "gnuhealth_person_alternative_identification ai",
-    "ai.party = r.party",
-);
-const DU_JOIN: (&str, &str) = ("gnuhealth_du du", "du.id = p.du");
-const ADDRESS_JOIN: (&str, &str) = (
-    "party_address pa",
-    "pa.party = r.party AND pa.active = TRUE",
-);
 const LANG_JOIN: (&str, &str) = (
     "party_party_lang pl JOIN ir_lang l ON l.id = pl.lang",
     "pl.party = r.party",
@@ -55,7 +39,7 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
     key: "r.id",
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
-    params: &[
+    params: crate::person_search_params![
         SearchParam {
             name: "identifier",
             kind: Kind::Token,
@@ -78,159 +62,6 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
                 Path::col("p.lastname", Stored::Text),
                 Path::col("p.name", Stored::Words),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "family",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-family",
-            paths: &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-                Path::col("p.lastname", Stored::Text),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "given",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-given",
-            paths: &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-                Path::col("p.name", Stored::Words),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "gender",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
-            paths: &[Path::col(
-                "p.gender",
-                Stored::Mapped(System::Fixed(GENDER_SYSTEM), GENDERS),
-            )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "telecom",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
-            paths: &[
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("phone")),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("fax")),
-                )
-                .when("cm.type = 'fax'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("email")),
-                )
-                .when("cm.type = 'email'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("url")),
-                )
-                .when("cm.type = 'website'"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::Fixed("other")),
-                )
-                .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "phone",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
-            paths: &[
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value",
-                    Stored::Code(System::None),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-                Path::child(
-                    TELECOM_JOIN.0,
-                    TELECOM_JOIN.1,
-                    "cm.value_compact",
-                    Stored::Code(System::None),
-                )
-                .when("cm.type IN ('phone', 'mobile')"),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "email",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-email",
-            paths: &[Path::child(
-                TELECOM_JOIN.0,
-                TELECOM_JOIN.1,
-                "cm.value",
-                Stored::Code(System::None),
-            )
-            .when("cm.type = 'email'")],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_street", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_district", Stored::Text),
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
-                Path::child(
-                    ADDRESS_JOIN.0,
-                    ADDRESS_JOIN.1,
-                    "pa.postal_code",
-                    Stored::Text,
-                ),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-city",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
-                Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-postalcode",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
-            paths: &[
-                Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
-                Path::child(
-                    ADDRESS_JOIN.0,
-                    ADDRESS_JOIN.1,
-                    "pa.postal_code",
-                    Stored::Text,
-                ),
             ],
             targets: &[],
         },
