@@ -850,6 +850,11 @@ fn is_combining_mark(c: char) -> bool {
 /// [`fold_table`], and combining marks (U+0300–U+036F) dropped, so `"Zénon"` and `"zenon"`,
 /// `"MÜLLER"` and `"muller"`, and a decomposed `"e\u{301}"` and `"e"` all fold alike.
 pub fn fold(s: &str) -> String {
+    fold_chars(s).collect()
+}
+
+/// [`fold`] as a lazy iterator, for comparisons that need no folded copy.
+pub fn fold_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .flat_map(char::to_lowercase)
         .filter(|c| !is_combining_mark(*c))
@@ -863,7 +868,47 @@ pub fn fold(s: &str) -> String {
                 None => c,
             }
         })
-        .collect()
+}
+
+/// How a string search value must occur in a stored text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextMatch {
+    /// The text starts with the value (FHIR's default string search).
+    Prefix,
+    /// One of the text's space-separated words starts with the value.
+    WordPrefix,
+    /// The value occurs anywhere (`:contains`).
+    Contains,
+}
+
+/// Does the folded form of `text` match `folded_value` (already [`fold`]ed) as `how` says?
+/// Walks `text` once without building its folded copy.
+pub fn folded_match(text: &str, folded_value: &str, how: TextMatch) -> bool {
+    let value: Vec<char> = folded_value.chars().collect();
+    let starts_at = |rest: &mut dyn Iterator<Item = char>| {
+        let mut n = 0;
+        for c in rest {
+            if n == value.len() {
+                return true;
+            }
+            if value[n] != c {
+                return false;
+            }
+            n += 1;
+        }
+        n == value.len()
+    };
+    match how {
+        TextMatch::Prefix => starts_at(&mut fold_chars(text)),
+        TextMatch::WordPrefix | TextMatch::Contains => {
+            let folded: Vec<char> = fold_chars(text).collect();
+            (0..=folded.len()).any(|i| {
+                let at_word = i == 0 || folded[i - 1] == ' ';
+                (how == TextMatch::Contains || at_word)
+                    && starts_at(&mut folded[i..].iter().copied())
+            })
+        }
+    }
 }
 
 /// The table [`fold`] uses, as `(accented, plain)` strings of equal length in characters, for
@@ -903,6 +948,24 @@ pub fn parse_count(value: &str, max: u32) -> Result<u32, SyntaxError> {
     Ok(value
         .parse::<u64>()
         .map_or(max, |n| u32::try_from(n).map_or(max, |n| n.min(max))))
+}
+
+#[cfg(test)]
+mod folded_match_tests {
+    use super::*;
+
+    #[test]
+    fn matches_without_copy() {
+        assert!(folded_match("Zénon Ruiz", "zen", TextMatch::Prefix));
+        assert!(!folded_match("Zénon Ruiz", "ruiz", TextMatch::Prefix));
+        assert!(folded_match("Ana Isabel", "isa", TextMatch::WordPrefix));
+        assert!(!folded_match("Ana Isabel", "sab", TextMatch::WordPrefix));
+        assert!(folded_match("Ana Isabel", "sab", TextMatch::Contains));
+        assert!(folded_match("MÜLLER", "muller", TextMatch::Prefix));
+        assert!(!folded_match("Mu", "muller", TextMatch::Prefix));
+        assert!(folded_match("anything", "", TextMatch::Prefix));
+        assert!(!folded_match("", "a", TextMatch::Contains));
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use fhir::search::TextMatch;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 /// SQL dialect of a [`Database`].
@@ -108,13 +109,35 @@ impl Sql {
         }
     }
 
-    /// `fold(expr)`: lower-case and accent-free text, the normal form of string search.
-    pub fn fold_expr(&self, expr: &str) -> String {
+    /// FHIR string matching of `expr` against a search value (case- and accent-insensitive):
+    /// SQLite calls `ghf_match`, which folds and compares in one pass without a folded copy
+    /// of every row; PostgreSQL folds with `translate(lower())` and uses `LIKE`.
+    pub fn text_match(&mut self, expr: &str, value: &str, how: TextMatch) -> &mut Self {
+        let folded = fhir::search::fold(value);
         match self.dialect {
-            Dialect::Sqlite => format!("ghf_fold({expr})"),
+            Dialect::Sqlite => {
+                let code = match how {
+                    TextMatch::Prefix => 0,
+                    TextMatch::WordPrefix => 1,
+                    TextMatch::Contains => 2,
+                };
+                self.push(&format!("ghf_match({expr}, "));
+                self.param(Param::Text(folded));
+                self.push(&format!(", {code})"))
+            }
             Dialect::Postgres => {
                 let (from, to) = pg_fold_table();
-                format!("translate(lower({expr}), '{from}', '{to}')")
+                let escaped = like_escape(&folded);
+                let (lhs, pattern) = match how {
+                    TextMatch::Prefix => (String::new(), format!("{escaped}%")),
+                    TextMatch::WordPrefix => ("' ' || ".to_owned(), format!("% {escaped}%")),
+                    TextMatch::Contains => (String::new(), format!("%{escaped}%")),
+                };
+                self.push(&format!(
+                    "({lhs}translate(lower({expr}), '{from}', '{to}')) LIKE "
+                ));
+                self.param(Param::Text(pattern));
+                self.push(" ESCAPE '\\'")
             }
         }
     }
@@ -285,18 +308,46 @@ impl SqlitePool {
     }
 }
 
-/// `ghf_fold(text)`: the SQLite side of FHIR's case- and accent-insensitive string search.
+/// `ghf_match(text, folded value, how)`: the SQLite side of FHIR's case- and
+/// accent-insensitive string search (`how`: 0 prefix, 1 word prefix, 2 contains). Reads the
+/// row's text in place: no copy, no allocation for the common prefix case.
 fn register_fold(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
     conn.create_scalar_function(
-        "ghf_fold",
-        1,
+        "ghf_match",
+        3,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let v: Option<String> = ctx.get(0)?;
-            Ok(v.map(|s| fhir::search::fold(&s)))
+            let (ValueRef::Text(text), ValueRef::Text(value)) = (ctx.get_raw(0), ctx.get_raw(1))
+            else {
+                return Ok(false);
+            };
+            let how = match ctx.get::<i64>(2)? {
+                0 => TextMatch::Prefix,
+                1 => TextMatch::WordPrefix,
+                _ => TextMatch::Contains,
+            };
+            Ok(
+                match (std::str::from_utf8(text), std::str::from_utf8(value)) {
+                    (Ok(t), Ok(v)) => fhir::search::folded_match(t, v, how),
+                    _ => false,
+                },
+            )
         },
     )
+}
+
+/// A value for `LIKE … ESCAPE '\'`: its wildcards taken literally.
+fn like_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The GNU Health database.

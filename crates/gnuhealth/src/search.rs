@@ -4,7 +4,7 @@
 //! loader's job. Nothing is filtered or sorted in memory.
 
 use chrono::{Duration, NaiveTime};
-use fhir::search::{self as syntax, Bound, Cmp, DateCondition, DateTerm, StoredKind};
+use fhir::search::{self as syntax, Bound, Cmp, DateCondition, DateTerm, StoredKind, TextMatch};
 
 use crate::db::{Database, DbError, Param, Sql};
 use crate::resources::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored};
@@ -411,17 +411,6 @@ fn qualifiers(expr: &str) -> Vec<&str> {
     out
 }
 
-fn like_escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn string_condition(
     sql: &mut Sql,
     paths: &[Path],
@@ -444,23 +433,13 @@ fn string_condition(
                 sql.param(Param::Text(v.to_owned()));
             }
             Some("contains") => {
-                let e = sql.fold_expr(p.expr);
-                sql.push(&e).push(" LIKE ");
-                sql.param(Param::Text(format!("%{}%", like_escape(&syntax::fold(v)))));
-                sql.push(" ESCAPE '\\'");
+                sql.text_match(p.expr, v, TextMatch::Contains);
             }
             _ if words => {
-                // A leading space makes every value, the first included, follow a space.
-                let e = sql.fold_expr(p.expr);
-                sql.push("(' ' || ").push(&e).push(") LIKE ");
-                sql.param(Param::Text(format!("% {}%", like_escape(&syntax::fold(v)))));
-                sql.push(" ESCAPE '\\'");
+                sql.text_match(p.expr, v, TextMatch::WordPrefix);
             }
             _ => {
-                let e = sql.fold_expr(p.expr);
-                sql.push(&e).push(" LIKE ");
-                sql.param(Param::Text(format!("{}%", like_escape(&syntax::fold(v)))));
-                sql.push(" ESCAPE '\\'");
+                sql.text_match(p.expr, v, TextMatch::Prefix);
             }
         }
         Ok(())
