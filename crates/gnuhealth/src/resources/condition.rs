@@ -49,108 +49,96 @@ pub static CONDITION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: &[Path::col("r.patient", Stored::Id)],
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "subject",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-subject",
-            paths: &[Path::col("r.patient", Stored::Id)],
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::child(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            &[Path::col("r.patient", Stored::Id)],
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "subject",
+            "http://hl7.org/fhir/SearchParameter/Condition-subject",
+            &[Path::col("r.patient", Stored::Id)],
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::child(
                 PATHOLOGY_JOIN.0,
                 PATHOLOGY_JOIN.1,
                 "pg.code",
                 Stored::Code(System::Fixed(ICD10)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "clinical-status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-clinical-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "clinical-status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Condition-clinical-status",
+            &[Path::col(
                 CLINICAL_STATUS_SQL,
                 Stored::Code(System::Fixed(CLINICAL_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "verification-status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-verification-status",
-            // Every recorded disease is a confirmed diagnosis (see `load_conditions`).
-            paths: &[Path::col(
+        ),
+        // Every recorded disease is a confirmed diagnosis (see `load_conditions`).
+        SearchParam::new(
+            "verification-status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Condition-verification-status",
+            &[Path::col(
                 "CAST('confirmed' AS VARCHAR)",
                 Stored::Code(System::Fixed(VERIFICATION_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "category",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-category",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "category",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Condition-category",
+            &[Path::col(
                 "CAST('problem-list-item' AS VARCHAR)",
                 Stored::Code(System::Fixed(CATEGORY_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "severity",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-severity",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "severity",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Condition-severity",
+            &[Path::col(
                 "r.disease_severity",
                 Stored::Mapped(System::Fixed(SNOMED), SEVERITIES),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "onset-date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-onset-date",
-            paths: &[Path::col("r.diagnosed_date", Stored::Date)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "abatement-date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-abatement-date",
-            paths: &[Path::col("r.healed_date", Stored::Date)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "recorded-date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-recorded-date",
-            paths: &[Path::col("r.create_date", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "asserter",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-asserter",
-            paths: &[Path::col("r.healthprof", Stored::Id)],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "evidence-detail",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Condition-evidence-detail",
-            paths: &[Path::col("r.lab_test", Stored::Id)],
-            targets: &["DiagnosticReport"],
-        },
+        ),
+        SearchParam::new(
+            "onset-date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/Condition-onset-date",
+            &[Path::col("r.diagnosed_date", Stored::Date)],
+        ),
+        SearchParam::new(
+            "abatement-date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/Condition-abatement-date",
+            &[Path::col("r.healed_date", Stored::Date)],
+        ),
+        SearchParam::new(
+            "recorded-date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/Condition-recorded-date",
+            &[Path::col("r.create_date", Stored::Timestamp)],
+        ),
+        SearchParam::reference(
+            "asserter",
+            "http://hl7.org/fhir/SearchParameter/Condition-asserter",
+            &[Path::col("r.healthprof", Stored::Id)],
+            &["Practitioner"],
+        ),
+        SearchParam::reference(
+            "evidence-detail",
+            "http://hl7.org/fhir/SearchParameter/Condition-evidence-detail",
+            &[Path::col("r.lab_test", Stored::Id)],
+            &["DiagnosticReport"],
+        ),
     ],
     load,
 };

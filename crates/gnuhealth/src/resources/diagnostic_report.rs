@@ -138,45 +138,41 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "subject",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-subject",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "identifier",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-identifier",
-            paths: &[Path::col(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "subject",
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-subject",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "identifier",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-identifier",
+            &[Path::col(
                 "r.name",
                 Stored::Code(System::Local(IDENTIFIER_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::col(
                 "tt.code",
                 Stored::Code(System::Local(TEST_TYPE_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "category",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-category",
-            paths: &[
+        ),
+        SearchParam::new(
+            "category",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-category",
+            &[
                 Path::col("'LAB'", Stored::Code(System::Fixed(V2_0074))),
                 Path::col(
                     "tt.category",
@@ -184,82 +180,73 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
                 ),
                 Path::col("tt.category", Stored::Code(System::Local(CATEGORY_SYSTEM))),
             ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-date",
-            paths: &[Path::col("r.date_analysis", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "issued",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-issued",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+            &[Path::col("r.date_analysis", Stored::Timestamp)],
+        ),
+        SearchParam::new(
+            "issued",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-issued",
+            &[Path::col(
                 "COALESCE(r.validation_date, r.done_date)",
                 Stored::Timestamp,
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-status",
+            &[Path::col(
                 "COALESCE(r.state, 'draft')",
                 Stored::Mapped(System::Fixed(STATUS_SYSTEM), STATUSES),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "result",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-result",
-            paths: &[Path::child(
+        ),
+        SearchParam::reference(
+            "result",
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-result",
+            &[Path::child(
                 "gnuhealth_lab_test_critearea rc",
                 "rc.gnuhealth_lab_id = r.id",
                 "rc.id",
                 Stored::Id,
             )],
-            targets: &["Observation"],
-        },
-        SearchParam {
-            name: "performer",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-performer",
-            paths: &[
+            &["Observation"],
+        ),
+        SearchParam::reference(
+            "performer",
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-performer",
+            &[
                 Path::col("r.pathologist", Stored::Id),
                 Path::col("r.done_by", Stored::Id),
             ],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "results-interpreter",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-results-interpreter",
-            paths: &[Path::col("r.validated_by", Stored::Id)],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "conclusion",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-conclusion",
-            paths: &[Path::child(
+            &["Practitioner"],
+        ),
+        SearchParam::reference(
+            "results-interpreter",
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-results-interpreter",
+            &[Path::col("r.validated_by", Stored::Id)],
+            &["Practitioner"],
+        ),
+        SearchParam::new(
+            "conclusion",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-conclusion",
+            &[Path::child(
                 "gnuhealth_pathology pc",
                 "pc.id = r.pathology",
                 "pc.code",
                 Stored::Code(System::Fixed(ICD10)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "based-on",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/DiagnosticReport-based-on",
-            // Matched in one sub-select over reports and requests, not once per report.
-            paths: &[
+        ),
+        // Matched in one sub-select over reports and requests, not once per report.
+        SearchParam::reference(
+            "based-on",
+            "http://hl7.org/fhir/SearchParameter/DiagnosticReport-based-on",
+            &[
                 Path::child(
                     concat!(
                         "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
@@ -279,8 +266,8 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
                     Stored::Id,
                 ),
             ],
-            targets: &["ServiceRequest"],
-        },
+            &["ServiceRequest"],
+        ),
     ],
     load,
 };

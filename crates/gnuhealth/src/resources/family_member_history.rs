@@ -93,37 +93,34 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: &[Path::col("r.patient", Stored::Id)],
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::child(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            &[Path::col("r.patient", Stored::Id)],
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::child(
                 PATHOLOGY_JOIN.0,
                 PATHOLOGY_JOIN.1,
                 "pg.code",
                 Stored::Code(System::Fixed(fhir::datatypes::ICD10)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-date",
-            paths: &[Path::col("r.create_date", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "relationship",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-relationship",
-            paths: &[
+        ),
+        SearchParam::new(
+            "date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+            &[Path::col("r.create_date", Stored::Timestamp)],
+        ),
+        SearchParam::new(
+            "relationship",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-relationship",
+            &[
                 Path::col(
                     "r.relative",
                     Stored::Mapped(System::Fixed(ROLE_SYSTEM), DIRECT),
@@ -149,28 +146,25 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
                 )
                 .when(UNKNOWN_RELATIVE_SQL),
             ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "sex",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-sex",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "sex",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-sex",
+            &[Path::col(
                 "r.relative",
                 Stored::Mapped(System::Fixed(GENDER_SYSTEM), SEXES),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/FamilyMemberHistory-status",
+            &[Path::col(
                 "CAST('completed' AS VARCHAR)",
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
+        ),
     ],
     load,
 };

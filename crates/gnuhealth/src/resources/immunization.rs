@@ -93,60 +93,54 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: &[Path::col("r.patient", Stored::Id)],
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-date",
-            paths: &[Path::col("r.date", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "vaccine-code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Immunization-vaccine-code",
-            paths: &[Path::child(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            &[Path::col("r.patient", Stored::Id)],
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+            &[Path::col("r.date", Stored::Timestamp)],
+        ),
+        SearchParam::new(
+            "vaccine-code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Immunization-vaccine-code",
+            &[Path::child(
                 "gnuhealth_medicament vm JOIN product_product vp ON vp.id = vm.product",
                 "vm.id = r.vaccine",
                 "vp.code",
                 Stored::Code(System::Local(PRODUCT_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Immunization-status",
-            // Signed or not, a recorded vaccination was given (see `STATUS`).
-            paths: &[Path::col(
+        ),
+        // Signed or not, a recorded vaccination was given (see `STATUS`).
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Immunization-status",
+            &[Path::col(
                 "CAST('completed' AS VARCHAR)",
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "lot-number",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Immunization-lot-number",
-            paths: &[Path::col("r.vaccine_lot", Stored::Text)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "performer",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Immunization-performer",
-            paths: &[
+        ),
+        SearchParam::new(
+            "lot-number",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Immunization-lot-number",
+            &[Path::col("r.vaccine_lot", Stored::Text)],
+        ),
+        SearchParam::reference(
+            "performer",
+            "http://hl7.org/fhir/SearchParameter/Immunization-performer",
+            &[
                 Path::col("r.healthprof", Stored::Id),
                 Path::col("r.signed_by", Stored::Id),
             ],
-            targets: &["Practitioner"],
-        },
+            &["Practitioner"],
+        ),
     ],
     load,
 };

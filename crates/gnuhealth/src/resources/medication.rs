@@ -46,38 +46,35 @@ pub static MEDICATION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::col(
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::col(
                 "pp.code",
                 Stored::Code(System::Local(PRODUCT_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "form",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Medication-form",
-            paths: &[Path::child(
+        ),
+        SearchParam::new(
+            "form",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Medication-form",
+            &[Path::child(
                 "gnuhealth_drug_form f",
                 "f.id = r.form",
                 "f.code",
                 Stored::Code(System::Local(DRUG_FORM_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Medication-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Medication-status",
+            &[Path::col(
                 STATUS_SQL,
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
+        ),
     ],
     load,
 };

@@ -48,51 +48,45 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "subject",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/MedicationStatement-subject",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "medication",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/medications-medication",
-            paths: &[Path::col("r.medicament", Stored::Id)],
-            targets: &["Medication"],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/medications-status",
-            paths: &[Path::col(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "subject",
+            "http://hl7.org/fhir/SearchParameter/MedicationStatement-subject",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "medication",
+            "http://hl7.org/fhir/SearchParameter/medications-medication",
+            &[Path::col("r.medicament", Stored::Id)],
+            &["Medication"],
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/medications-status",
+            &[Path::col(
                 STATUS_SQL,
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "effective",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/MedicationStatement-effective",
-            paths: &[Path::col("r.start_treatment", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "source",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/MedicationStatement-source",
-            paths: &[Path::col("r.healthprof", Stored::Id)],
-            targets: &["Practitioner"],
-        },
+        ),
+        SearchParam::new(
+            "effective",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/MedicationStatement-effective",
+            &[Path::col("r.start_treatment", Stored::Timestamp)],
+        ),
+        SearchParam::reference(
+            "source",
+            "http://hl7.org/fhir/SearchParameter/MedicationStatement-source",
+            &[Path::col("r.healthprof", Stored::Id)],
+            &["Practitioner"],
+        ),
     ],
     load,
 };

@@ -102,6 +102,40 @@ pub struct SearchParam {
     pub targets: &'static [&'static str],
 }
 
+impl SearchParam {
+    /// A parameter of any type but reference.
+    pub const fn new(
+        name: &'static str,
+        kind: Kind,
+        definition: &'static str,
+        paths: &'static [Path],
+    ) -> SearchParam {
+        SearchParam {
+            name,
+            kind,
+            definition,
+            paths,
+            targets: &[],
+        }
+    }
+
+    /// A reference parameter to resources of the `targets` types.
+    pub const fn reference(
+        name: &'static str,
+        definition: &'static str,
+        paths: &'static [Path],
+        targets: &'static [&'static str],
+    ) -> SearchParam {
+        SearchParam {
+            name,
+            kind: Kind::Reference,
+            definition,
+            paths,
+            targets,
+        }
+    }
+}
+
 /// Where one value of a search parameter is stored.
 #[derive(Debug, Clone, Copy)]
 pub struct Path {

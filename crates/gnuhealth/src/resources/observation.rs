@@ -58,75 +58,67 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: LAST_UPDATED,
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "subject",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-subject",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::col(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "subject",
+            "http://hl7.org/fhir/SearchParameter/Observation-subject",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::col(
                 "r.code",
                 Stored::Code(System::Local(ANALYTE_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "category",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-category",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "category",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Observation-category",
+            &[Path::col(
                 "'laboratory'",
                 Stored::Code(System::Fixed(CATEGORY_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-date",
-            paths: &[Path::col("l.date_analysis", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+            &[Path::col("l.date_analysis", Stored::Timestamp)],
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Observation-status",
+            &[Path::col(
                 STATUS_SQL,
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "performer",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-performer",
-            paths: &[
+        ),
+        SearchParam::reference(
+            "performer",
+            "http://hl7.org/fhir/SearchParameter/Observation-performer",
+            &[
                 Path::col("l.pathologist", Stored::Id),
                 Path::col("l.done_by", Stored::Id),
                 Path::col("l.validated_by", Stored::Id),
             ],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "based-on",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-based-on",
-            // Reports and requests are matched once, in a sub-select over the reports,
-            // rather than once per analyte.
-            paths: &[
+            &["Practitioner"],
+        ),
+        // Reports and requests are matched once, in a sub-select over the reports,
+        // rather than once per analyte.
+        SearchParam::reference(
+            "based-on",
+            "http://hl7.org/fhir/SearchParameter/Observation-based-on",
+            &[
                 Path::child(
                     concat!(
                         "gnuhealth_lab bl JOIN gnuhealth_patient_lab_test sr ON ",
@@ -146,16 +138,15 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                     Stored::Id,
                 ),
             ],
-            targets: &["ServiceRequest"],
-        },
-        SearchParam {
-            name: "value-string",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Observation-value-string",
-            // A qualitative text is the value only when there is no numeric result.
-            paths: &[Path::col("r.result_text", Stored::Text).when("r.result IS NULL")],
-            targets: &[],
-        },
+            &["ServiceRequest"],
+        ),
+        // A qualitative text is the value only when there is no numeric result.
+        SearchParam::new(
+            "value-string",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Observation-value-string",
+            &[Path::col("r.result_text", Stored::Text).when("r.result IS NULL")],
+        ),
     ],
     load,
 };

@@ -51,29 +51,27 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam {
-            name: "identifier",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-identifier",
-            // The institution code, then the party identifiers (as for persons).
-            paths: &with_party_identifiers::<9>(Path::col(
+        // The institution code, then the party identifiers (as for persons).
+        SearchParam::new(
+            "identifier",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Organization-identifier",
+            &with_party_identifiers::<9>(Path::col(
                 "r.code",
                 Stored::Code(System::Local(INSTITUTION_SID)),
             )),
-            targets: &[],
-        },
-        SearchParam {
-            name: "name",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-name",
-            paths: &[Path::col("p.name", Stored::Text)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "type",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-type",
-            paths: &[
+        ),
+        SearchParam::new(
+            "name",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-name",
+            &[Path::col("p.name", Stored::Text)],
+        ),
+        SearchParam::new(
+            "type",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Organization-type",
+            &[
                 Path::col(
                     "r.institution_type",
                     Stored::Code(System::Local(INSTITUTION_TYPE_SYSTEM)),
@@ -84,20 +82,18 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
                     Stored::Code(System::Fixed(ORGANIZATION_TYPE_SYSTEM)),
                 ),
             ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "active",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-active",
-            paths: &[Path::col("p.active", Stored::Bool)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-address",
-            paths: &[
+        ),
+        SearchParam::new(
+            "active",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Organization-active",
+            &[Path::col("p.active", Stored::Bool)],
+        ),
+        SearchParam::new(
+            "address",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-address",
+            &[
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.name", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
@@ -110,54 +106,49 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "asub.name", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.code", Stored::Text),
             ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-city",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-city",
-            paths: &[Path::child(
+        ),
+        SearchParam::new(
+            "address-city",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-address-city",
+            &[Path::child(
                 ADDRESS_JOIN.0,
                 ADDRESS_JOIN.1,
                 "pa.city",
                 Stored::Text,
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-postalcode",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-postalcode",
-            paths: &[Path::child(
+        ),
+        SearchParam::new(
+            "address-postalcode",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-address-postalcode",
+            &[Path::child(
                 ADDRESS_JOIN.0,
                 ADDRESS_JOIN.1,
                 "pa.postal_code",
                 Stored::Text,
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-state",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-state",
-            paths: &[Path::child(
+        ),
+        SearchParam::new(
+            "address-state",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-address-state",
+            &[Path::child(
                 ADDRESS_JOIN.0,
                 ADDRESS_JOIN.1,
                 "asub.name",
                 Stored::Text,
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "address-country",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Organization-address-country",
-            paths: &[
+        ),
+        SearchParam::new(
+            "address-country",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Organization-address-country",
+            &[
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.code", Stored::Text),
                 Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "ac.name", Stored::Text),
             ],
-            targets: &[],
-        },
+        ),
     ],
     load,
 };

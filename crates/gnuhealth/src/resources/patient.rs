@@ -292,55 +292,49 @@ pub static PATIENT: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: crate::person_search_params![
-        SearchParam {
-            name: "identifier",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Patient-identifier",
-            paths: person_identifier_paths!(),
-            targets: &[],
-        },
-        SearchParam {
-            name: "name",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Patient-name",
-            paths: &[
+        SearchParam::new(
+            "identifier",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+            person_identifier_paths!()
+        ),
+        SearchParam::new(
+            "name",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Patient-name",
+            &[
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
                 Path::col("p.lastname", Stored::Text),
                 Path::col("p.name", Stored::Words),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "birthdate",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/individual-birthdate",
-            paths: &[Path::col("p.dob", Stored::Date)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "general-practitioner",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Patient-general-practitioner",
-            paths: &[Path::col("r.primary_care_doctor", Stored::Id)],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "active",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Patient-active",
-            paths: &[Path::col("(r.active AND p.active)", Stored::Bool)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "deceased",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Patient-deceased",
-            paths: &[Path::col("p.deceased", Stored::Bool)],
-            targets: &[],
-        },
+            ]
+        ),
+        SearchParam::new(
+            "birthdate",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/individual-birthdate",
+            &[Path::col("p.dob", Stored::Date)]
+        ),
+        SearchParam::reference(
+            "general-practitioner",
+            "http://hl7.org/fhir/SearchParameter/Patient-general-practitioner",
+            &[Path::col("r.primary_care_doctor", Stored::Id)],
+            &["Practitioner"]
+        ),
+        SearchParam::new(
+            "active",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Patient-active",
+            &[Path::col("(r.active AND p.active)", Stored::Bool)]
+        ),
+        SearchParam::new(
+            "deceased",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Patient-deceased",
+            &[Path::col("p.deceased", Stored::Bool)]
+        ),
     ],
     load,
 };

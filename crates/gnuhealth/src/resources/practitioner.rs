@@ -40,51 +40,47 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: crate::person_search_params![
-        SearchParam {
-            name: "identifier",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-identifier",
-            // The licence code, then the person identifiers Patient searches too.
-            paths: &with_party_identifiers::<9>(Path::col(
+        // The licence code, then the person identifiers Patient searches too.
+        SearchParam::new(
+            "identifier",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Practitioner-identifier",
+            &with_party_identifiers::<9>(Path::col(
                 "r.code",
                 Stored::Code(System::Local(LICENSE_SID)),
-            )),
-            targets: &[],
-        },
-        SearchParam {
-            name: "name",
-            kind: Kind::String,
-            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-name",
-            paths: &[
+            ))
+        ),
+        SearchParam::new(
+            "name",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Practitioner-name",
+            &[
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
                 Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
                 Path::col("p.lastname", Stored::Text),
                 Path::col("p.name", Stored::Words),
-            ],
-            targets: &[],
-        },
-        SearchParam {
-            name: "active",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-active",
-            paths: &[Path::col("(r.active AND p.active)", Stored::Bool)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "communication",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Practitioner-communication",
-            // Emitted as BCP-47 (`es-419`), stored in Tryton's form (`es_419`).
-            paths: &[Path::child(
+            ]
+        ),
+        SearchParam::new(
+            "active",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Practitioner-active",
+            &[Path::col("(r.active AND p.active)", Stored::Bool)]
+        ),
+        // Emitted as BCP-47 (`es-419`), stored in Tryton's form (`es_419`).
+        SearchParam::new(
+            "communication",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Practitioner-communication",
+            &[Path::child(
                 LANG_JOIN.0,
                 LANG_JOIN.1,
                 "REPLACE(l.code, '_', '-')",
                 Stored::Code(System::Fixed("urn:ietf:bcp:47")),
-            )],
-            targets: &[],
-        },
+            )]
+        ),
     ],
     load,
 };

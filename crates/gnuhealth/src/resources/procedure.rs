@@ -99,71 +99,63 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
     key_is_text: true,
     last_updated: "r.stamp",
     params: &[
-        SearchParam {
-            name: "patient",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "subject",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Procedure-subject",
-            paths: PATIENT_PATHS,
-            targets: &["Patient"],
-        },
-        SearchParam {
-            name: "identifier",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-identifier",
-            paths: &[Path::col(
+        SearchParam::reference(
+            "patient",
+            "http://hl7.org/fhir/SearchParameter/clinical-patient",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::reference(
+            "subject",
+            "http://hl7.org/fhir/SearchParameter/Procedure-subject",
+            PATIENT_PATHS,
+            &["Patient"],
+        ),
+        SearchParam::new(
+            "identifier",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-identifier",
+            &[Path::col(
                 "r.identifier",
                 Stored::Code(System::Local(IDENTIFIER_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-code",
-            paths: &[Path::child(
+        ),
+        SearchParam::new(
+            "code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/clinical-code",
+            &[Path::child(
                 "gnuhealth_procedure pc",
                 "pc.id = r.procedure_id",
                 "pc.name",
                 Stored::Code(System::Local(PROCEDURE_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "date",
-            kind: Kind::Date,
-            definition: "http://hl7.org/fhir/SearchParameter/clinical-date",
-            paths: &[Path::col("r.performed", Stored::Timestamp)],
-            targets: &[],
-        },
-        SearchParam {
-            name: "status",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Procedure-status",
-            paths: &[Path::col(
+        ),
+        SearchParam::new(
+            "date",
+            Kind::Date,
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+            &[Path::col("r.performed", Stored::Timestamp)],
+        ),
+        SearchParam::new(
+            "status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Procedure-status",
+            &[Path::col(
                 "r.status",
                 Stored::Code(System::Fixed(STATUS_SYSTEM)),
             )],
-            targets: &[],
-        },
-        SearchParam {
-            name: "category",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Procedure-category",
-            paths: &[Path::col("r.category", Stored::Code(System::Fixed(SNOMED)))],
-            targets: &[],
-        },
-        SearchParam {
-            name: "performer",
-            kind: Kind::Reference,
-            definition: "http://hl7.org/fhir/SearchParameter/Procedure-performer",
-            paths: &[
+        ),
+        SearchParam::new(
+            "category",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Procedure-category",
+            &[Path::col("r.category", Stored::Code(System::Fixed(SNOMED)))],
+        ),
+        SearchParam::reference(
+            "performer",
+            "http://hl7.org/fhir/SearchParameter/Procedure-performer",
+            &[
                 Path::col("r.surgeon", Stored::Id),
                 Path::col("r.anesthetist", Stored::Id),
                 Path::child(
@@ -173,20 +165,19 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
                     Stored::Id,
                 ),
             ],
-            targets: &["Practitioner"],
-        },
-        SearchParam {
-            name: "reason-code",
-            kind: Kind::Token,
-            definition: "http://hl7.org/fhir/SearchParameter/Procedure-reason-code",
-            paths: &[Path::child(
+            &["Practitioner"],
+        ),
+        SearchParam::new(
+            "reason-code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Procedure-reason-code",
+            &[Path::child(
                 "gnuhealth_pathology rp",
                 "rp.id = r.reason",
                 "rp.code",
                 Stored::Code(System::Fixed(ICD10)),
             )],
-            targets: &[],
-        },
+        ),
     ],
     load,
 };
