@@ -118,168 +118,171 @@ macro_rules! person_identifier_paths {
     };
 }
 
-/// The search parameters of a person party (main row `r` with `r.party`, the party `p`)
-/// that R4 defines once for Patient and Practitioner (`individual-*`), followed by the
-/// type's own parameters.
+/// The search parameters R4 defines once for Patient and Practitioner (`individual-*`),
+/// over a person party (main row `r` with `r.party`, the party joined as `p`).
+pub mod person {
+    use super::{ADDRESS_JOIN, DU_JOIN, GENDER_SYSTEM, GENDERS, NAME_JOIN, TELECOM_JOIN};
+    use crate::resources::{Kind, Path, SearchParam, Stored, System};
+
+    pub const FAMILY: SearchParam = SearchParam::new(
+        "family",
+        Kind::String,
+        "http://hl7.org/fhir/SearchParameter/individual-family",
+        &[
+            Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+            Path::col("p.lastname", Stored::Text),
+        ],
+    );
+
+    pub const GIVEN: SearchParam = SearchParam::new(
+        "given",
+        Kind::String,
+        "http://hl7.org/fhir/SearchParameter/individual-given",
+        &[
+            Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
+            Path::col("p.name", Stored::Words),
+        ],
+    );
+
+    pub const GENDER: SearchParam = SearchParam::new(
+        "gender",
+        Kind::Token,
+        "http://hl7.org/fhir/SearchParameter/individual-gender",
+        &[Path::col(
+            "p.gender",
+            Stored::Mapped(System::Fixed(GENDER_SYSTEM), GENDERS),
+        )],
+    );
+
+    pub const TELECOM: SearchParam = SearchParam::new(
+        "telecom",
+        Kind::Token,
+        "http://hl7.org/fhir/SearchParameter/individual-telecom",
+        &[
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::Fixed("phone")),
+            )
+            .when("cm.type IN ('phone', 'mobile')"),
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::Fixed("fax")),
+            )
+            .when("cm.type = 'fax'"),
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::Fixed("email")),
+            )
+            .when("cm.type = 'email'"),
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::Fixed("url")),
+            )
+            .when("cm.type = 'website'"),
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::Fixed("other")),
+            )
+            .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
+        ],
+    );
+
+    pub const PHONE: SearchParam = SearchParam::new(
+        "phone",
+        Kind::Token,
+        "http://hl7.org/fhir/SearchParameter/individual-phone",
+        &[
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value",
+                Stored::Code(System::None),
+            )
+            .when("cm.type IN ('phone', 'mobile')"),
+            Path::child(
+                TELECOM_JOIN.0,
+                TELECOM_JOIN.1,
+                "cm.value_compact",
+                Stored::Code(System::None),
+            )
+            .when("cm.type IN ('phone', 'mobile')"),
+        ],
+    );
+
+    pub const EMAIL: SearchParam = SearchParam::new(
+        "email",
+        Kind::Token,
+        "http://hl7.org/fhir/SearchParameter/individual-email",
+        &[Path::child(
+            TELECOM_JOIN.0,
+            TELECOM_JOIN.1,
+            "cm.value",
+            Stored::Code(System::None),
+        )
+        .when("cm.type = 'email'")],
+    );
+
+    pub const ADDRESS: SearchParam = SearchParam::new(
+        "address",
+        Kind::String,
+        "http://hl7.org/fhir/SearchParameter/individual-address",
+        &[
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_street", Stored::Text),
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_district", Stored::Text),
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+            Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.street", Stored::Text),
+            Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+            Path::child(
+                ADDRESS_JOIN.0,
+                ADDRESS_JOIN.1,
+                "pa.postal_code",
+                Stored::Text,
+            ),
+        ],
+    );
+
+    pub const ADDRESS_CITY: SearchParam = SearchParam::new(
+        "address-city",
+        Kind::String,
+        "http://hl7.org/fhir/SearchParameter/individual-address-city",
+        &[
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_city", Stored::Text),
+            Path::child(ADDRESS_JOIN.0, ADDRESS_JOIN.1, "pa.city", Stored::Text),
+        ],
+    );
+
+    pub const ADDRESS_POSTALCODE: SearchParam = SearchParam::new(
+        "address-postalcode",
+        Kind::String,
+        "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
+        &[
+            Path::child(DU_JOIN.0, DU_JOIN.1, "du.address_zip", Stored::Text),
+            Path::child(
+                ADDRESS_JOIN.0,
+                ADDRESS_JOIN.1,
+                "pa.postal_code",
+                Stored::Text,
+            ),
+        ],
+    );
+}
+
+/// A person type's search parameters: its own, then the shared [`person`] ones.
 #[macro_export]
 macro_rules! person_search_params {
     ($($own:expr),* $(,)?) => {
-        &[
-            $($own,)*
-            $crate::resources::SearchParam {
-                name: "family",
-                kind: $crate::resources::Kind::String,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-family",
-                paths: &[
-                    $crate::resources::Path::child($crate::resources::patient::NAME_JOIN.0, $crate::resources::patient::NAME_JOIN.1, "n.family", $crate::resources::Stored::Text),
-                    $crate::resources::Path::col("p.lastname", $crate::resources::Stored::Text),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "given",
-                kind: $crate::resources::Kind::String,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-given",
-                paths: &[
-                    $crate::resources::Path::child($crate::resources::patient::NAME_JOIN.0, $crate::resources::patient::NAME_JOIN.1, "n.given", $crate::resources::Stored::Words),
-                    $crate::resources::Path::col("p.name", $crate::resources::Stored::Words),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "gender",
-                kind: $crate::resources::Kind::Token,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
-                paths: &[$crate::resources::Path::col(
-                    "p.gender",
-                    $crate::resources::Stored::Mapped($crate::resources::System::Fixed($crate::resources::patient::GENDER_SYSTEM), $crate::resources::patient::GENDERS),
-                )],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "telecom",
-                kind: $crate::resources::Kind::Token,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
-                paths: &[
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::Fixed("phone")),
-                    )
-                    .when("cm.type IN ('phone', 'mobile')"),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::Fixed("fax")),
-                    )
-                    .when("cm.type = 'fax'"),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::Fixed("email")),
-                    )
-                    .when("cm.type = 'email'"),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::Fixed("url")),
-                    )
-                    .when("cm.type = 'website'"),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::Fixed("other")),
-                    )
-                    .when("cm.type NOT IN ('phone', 'mobile', 'fax', 'email', 'website')"),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "phone",
-                kind: $crate::resources::Kind::Token,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
-                paths: &[
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value",
-                        $crate::resources::Stored::Code($crate::resources::System::None),
-                    )
-                    .when("cm.type IN ('phone', 'mobile')"),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::TELECOM_JOIN.0,
-                        $crate::resources::patient::TELECOM_JOIN.1,
-                        "cm.value_compact",
-                        $crate::resources::Stored::Code($crate::resources::System::None),
-                    )
-                    .when("cm.type IN ('phone', 'mobile')"),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "email",
-                kind: $crate::resources::Kind::Token,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-email",
-                paths: &[$crate::resources::Path::child(
-                    $crate::resources::patient::TELECOM_JOIN.0,
-                    $crate::resources::patient::TELECOM_JOIN.1,
-                    "cm.value",
-                    $crate::resources::Stored::Code($crate::resources::System::None),
-                )
-                .when("cm.type = 'email'")],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "address",
-                kind: $crate::resources::Kind::String,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-address",
-                paths: &[
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_street", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_city", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_district", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_zip", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.street", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.city", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::ADDRESS_JOIN.0,
-                        $crate::resources::patient::ADDRESS_JOIN.1,
-                        "pa.postal_code",
-                        $crate::resources::Stored::Text,
-                    ),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "address-city",
-                kind: $crate::resources::Kind::String,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-address-city",
-                paths: &[
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_city", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child($crate::resources::patient::ADDRESS_JOIN.0, $crate::resources::patient::ADDRESS_JOIN.1, "pa.city", $crate::resources::Stored::Text),
-                ],
-                targets: &[],
-            },
-            $crate::resources::SearchParam {
-                name: "address-postalcode",
-                kind: $crate::resources::Kind::String,
-                definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
-                paths: &[
-                    $crate::resources::Path::child($crate::resources::patient::DU_JOIN.0, $crate::resources::patient::DU_JOIN.1, "du.address_zip", $crate::resources::Stored::Text),
-                    $crate::resources::Path::child(
-                        $crate::resources::patient::ADDRESS_JOIN.0,
-                        $crate::resources::patient::ADDRESS_JOIN.1,
-                        "pa.postal_code",
-                        $crate::resources::Stored::Text,
-                    ),
-                ],
-                targets: &[],
-            },
-        ]
+        &[$($own,)* $crate::resources::patient::person::FAMILY, $crate::resources::patient::person::GIVEN, $crate::resources::patient::person::GENDER, $crate::resources::patient::person::TELECOM, $crate::resources::patient::person::PHONE, $crate::resources::patient::person::EMAIL, $crate::resources::patient::person::ADDRESS, $crate::resources::patient::person::ADDRESS_CITY, $crate::resources::patient::person::ADDRESS_POSTALCODE]
     };
 }
 
