@@ -349,3 +349,33 @@ async fn every_resource_type_searches_and_reads() {
         }
     }
 }
+
+#[tokio::test]
+async fn telecom_search_finds_own_numbers_not_emergency_contacts() {
+    let conn = rusqlite::Connection::open(&server().db_path).unwrap_or_else(|e| panic!("{e}"));
+    let pick = |emergency: i64| -> String {
+        conn.query_row(
+            "SELECT cm.value FROM party_contact_mechanism cm \
+             JOIN gnuhealth_patient pat ON pat.party = cm.party \
+             WHERE cm.emergency = ?1 AND cm.type IN ('phone', 'mobile') ORDER BY cm.id LIMIT 1",
+            [emergency],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let expected = |value: &str| {
+        sql_ids(&format!(
+            "SELECT DISTINCT pat.id FROM gnuhealth_patient pat \
+             JOIN party_contact_mechanism cm ON cm.party = pat.party \
+             WHERE cm.active = 1 AND COALESCE(cm.emergency, 0) = 0 AND cm.value = '{}'",
+            value.replace('\'', "''")
+        ))
+    };
+    for value in [pick(0), pick(1)] {
+        let q: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let got = sorted(all_ids(&format!("/Patient?telecom={q}")).await);
+        assert_eq!(got, expected(&value), "telecom={value}");
+        let got = sorted(all_ids(&format!("/Patient?phone={q}")).await);
+        assert_eq!(got, expected(&value), "phone={value}");
+    }
+}
