@@ -186,7 +186,8 @@ impl CapabilityStatement {
                         Some("Basic".to_owned()),
                     )],
                     description: Some(
-                        "HTTP Basic authentication with GNU Health (Tryton) user credentials"
+                        "HTTP Basic authentication with GNU Health (Tryton) user credentials, \
+                         or a bearer token from POST /auth/token (login, password)"
                             .to_owned(),
                     ),
                 }),

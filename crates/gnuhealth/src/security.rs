@@ -31,6 +31,21 @@ pub async fn find_active_user(db: &Database, login: &str) -> Result<Option<User>
     }))
 }
 
+/// Look up an active user by id (bearer tokens carry the id).
+pub async fn find_active_user_by_id(db: &Database, id: i64) -> Result<Option<User>, DbError> {
+    let mut sql = db.sql();
+    sql.push("SELECT id, login, password_hash FROM res_user WHERE id = ");
+    sql.param(Param::Int(id));
+    let t = sql.is_true("active");
+    sql.push(" AND ").push(&t).push(" AND id > 0");
+    let rows = db.query(&sql).await?;
+    Ok(rows.first().map(|r| User {
+        id: r.int(0),
+        login: r.opt_text(1).unwrap_or_default(),
+        password_hash: r.opt_text(2),
+    }))
+}
+
 /// Does `password` match `hash`? Unknown formats never match. Costly for scrypt and argon2
 /// (~0.1–0.3 s, 64 MiB): call it off the async threads and cache the result.
 pub fn verify_password(password: &str, hash: &str) -> bool {

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Per-user model read access, recomputed after a few seconds so changes in
     /// GNU Health's access rights take effect without a restart.
     pub access: moka::future::Cache<i64, Arc<ModelAccess>>,
+    /// Lifetime of the bearer tokens `POST /auth/token` issues, in seconds.
+    pub token_seconds: i64,
     pub default_count: u32,
     pub max_count: u32,
     /// The CapabilityStatement, rendered once.
@@ -39,6 +41,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
+        .route("/auth/token", any(token))
         .route("/{type}", any(type_level))
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
@@ -143,6 +146,78 @@ async fn metadata(
         state.capability.to_vec()
     };
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// `POST /auth/token` with `login` and `password` (form or JSON): a bearer token.
+async fn token(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if method != Method::POST {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let fields: Vec<(String, String)> = match media.as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            form_urlencoded::parse(&body).into_owned().collect()
+        }
+        Some("application/json") => {
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+            ["login", "password"]
+                .iter()
+                .filter_map(|k| Some(((*k).to_owned(), v.get(k)?.as_str()?.to_owned())))
+                .collect()
+        }
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "send login and password as application/x-www-form-urlencoded or application/json"
+                    .into(),
+            ));
+        }
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| ApiError::BadRequest(format!("'{name}' is missing")))
+    };
+    let (login, password) = (field("login")?, field("password")?);
+    let principal = state
+        .auth
+        .check_password(&state.db, &login, password)
+        .await?;
+    let now = chrono::Utc::now().timestamp();
+    let token = state
+        .auth
+        .issue_token(&state.db, &principal, now, state.token_seconds)
+        .await?;
+    let body = serde_json::json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": state.token_seconds,
+    });
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // A credential: never cached by a browser or proxy.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 fn resource_def(type_name: &str) -> Result<&'static ResourceDef, ApiError> {

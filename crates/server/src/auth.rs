@@ -1,16 +1,21 @@
-//! HTTP Basic authentication against GNU Health's own users (`res_user`). A password check
-//! costs ~0.15 s and 64 MiB with trytond's scrypt, so a verified credential is remembered
-//! for a short time, keyed by a keyed digest of login and password (never the password
-//! itself), and bound to the stored hash: a password change ends it.
+//! Authentication against GNU Health's own users (`res_user`): HTTP Basic, and bearer
+//! tokens issued by `POST /auth/token`. A password check costs ~0.15 s and 64 MiB with
+//! trytond's scrypt, so a verified credential is remembered for a short time, keyed by a
+//! keyed digest of login and password (never the password itself), and bound to the stored
+//! hash: a password change ends it. Tokens are signed with the secret key (any instance
+//! sharing it accepts them), expire, and carry a fingerprint of the user's password hash;
+//! every use checks that the user is still active and the hash unchanged.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gnuhealth::db::Database;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
@@ -42,20 +47,33 @@ impl Authenticator {
         }
     }
 
-    /// The principal of a request, or 401.
+    /// The principal of a request (Basic credentials or a bearer token), or 401.
     pub async fn authenticate(
         &self,
         db: &Database,
         headers: &HeaderMap,
     ) -> Result<Principal, ApiError> {
+        if let Some(token) = bearer_token(headers) {
+            return self.check_token(db, token).await;
+        }
         let (login, password) = basic_credentials(headers).ok_or(ApiError::Unauthorized)?;
-        let user = gnuhealth::security::find_active_user(db, &login)
+        self.check_password(db, &login, password).await
+    }
+
+    /// Verify a login and password (cached as described above).
+    pub async fn check_password(
+        &self,
+        db: &Database,
+        login: &str,
+        password: String,
+    ) -> Result<Principal, ApiError> {
+        let user = gnuhealth::security::find_active_user(db, login)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let Some(hash) = user.password_hash.clone() else {
             return Err(ApiError::Unauthorized);
         };
-        let key = self.cache_key(&login, &password, &hash);
+        let key = self.cache_key(login, &password, &hash);
         if let Some(p) = self.verified.get(&key) {
             return Ok(p);
         }
@@ -83,17 +101,104 @@ impl Authenticator {
         Ok(principal)
     }
 
-    fn cache_key(&self, login: &str, password: &str, hash: &str) -> Vec<u8> {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.secret) {
-            Ok(m) => m,
-            Err(_) => return Vec::new(),
-        };
-        for part in [login, password, hash] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        mac.finalize().into_bytes().to_vec()
+    /// A bearer token for `principal`, valid `lifetime` from `now` (Unix seconds).
+    pub async fn issue_token(
+        &self,
+        db: &Database,
+        principal: &Principal,
+        now: i64,
+        lifetime: i64,
+    ) -> Result<String, ApiError> {
+        let user = gnuhealth::security::find_active_user_by_id(db, principal.user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let fingerprint = self.fingerprint(user.password_hash.as_deref().unwrap_or(""));
+        let payload = format!("1:{}:{}:{fingerprint}", user.id, now + lifetime);
+        Ok(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+            URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes()))
+        ))
     }
+
+    /// The principal of a bearer token: authentic, not expired, user active, password
+    /// unchanged since it was issued.
+    async fn check_token(&self, db: &Database, token: &str) -> Result<Principal, ApiError> {
+        let (payload_b64, sig_b64) = token.split_once('.').ok_or(ApiError::Unauthorized)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig_b64)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).map_err(|_| ApiError::Internal)?;
+        mac.update(&payload);
+        // Constant-time comparison of the signature.
+        mac.verify_slice(&sig).map_err(|_| ApiError::Unauthorized)?;
+        let payload = String::from_utf8(payload).map_err(|_| ApiError::Unauthorized)?;
+        let parts: Vec<&str> = payload.split(':').collect();
+        let ["1", uid, expires, fingerprint] = parts.as_slice() else {
+            return Err(ApiError::Unauthorized);
+        };
+        let uid: i64 = uid.parse().map_err(|_| ApiError::Unauthorized)?;
+        let expires: i64 = expires.parse().map_err(|_| ApiError::Unauthorized)?;
+        if expires <= chrono::Utc::now().timestamp() {
+            return Err(ApiError::Unauthorized);
+        }
+        let user = gnuhealth::security::find_active_user_by_id(db, uid)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let current = self.fingerprint(user.password_hash.as_deref().unwrap_or(""));
+        if !bool::from(current.as_bytes().ct_eq(fingerprint.as_bytes())) {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Principal {
+            user_id: user.id,
+            login: user.login,
+        })
+    }
+
+    /// A short keyed digest of a password hash: changes when the password does, reveals
+    /// nothing of the hash.
+    fn fingerprint(&self, password_hash: &str) -> String {
+        let mut data = b"password-hash:".to_vec();
+        data.extend_from_slice(password_hash.as_bytes());
+        URL_SAFE_NO_PAD.encode(&self.mac(&data)[..12])
+    }
+
+    fn mac(&self, data: &[u8]) -> Vec<u8> {
+        match Hmac::<Sha256>::new_from_slice(&self.secret) {
+            Ok(mut m) => {
+                m.update(data);
+                m.finalize().into_bytes().to_vec()
+            }
+            // HMAC accepts keys of any length.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn cache_key(&self, login: &str, password: &str, hash: &str) -> Vec<u8> {
+        // Length-prefixed parts: no two different triples give the same input.
+        let mut data = Vec::new();
+        for part in [login, password, hash] {
+            data.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            data.extend_from_slice(part.as_bytes());
+        }
+        self.mac(&data)
+    }
+}
+
+/// `Authorization: Bearer <token>`.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// `Authorization: Basic base64(login:password)`.

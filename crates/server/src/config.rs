@@ -27,6 +27,8 @@ pub struct Config {
     pub max_count: u32,
     /// How long a verified password is remembered, in seconds.
     pub auth_cache_seconds: u64,
+    /// Lifetime of bearer tokens, in seconds.
+    pub token_seconds: i64,
 }
 
 /// Every configuration key, as `GNUHEALTH_FHIR_<KEY>` reads them.
@@ -41,6 +43,7 @@ const KEYS: &[&str] = &[
     "default_count",
     "max_count",
     "auth_cache_seconds",
+    "token_seconds",
 ];
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             default_count: 20,
             max_count: 1000,
             auth_cache_seconds: 60,
+            token_seconds: 3600,
         }
     }
 }

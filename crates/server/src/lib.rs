@@ -39,6 +39,7 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
             .time_to_live(Duration::from_secs(ACCESS_TTL_SECONDS))
             .build(),
         secret,
+        token_seconds: cfg.token_seconds.max(1),
         default_count: cfg.default_count.min(cfg.max_count),
         max_count: cfg.max_count,
         capability: capability.into(),

@@ -379,3 +379,135 @@ async fn telecom_search_finds_own_numbers_not_emergency_contacts() {
         assert_eq!(got, expected(&value), "phone={value}");
     }
 }
+
+/// `POST /auth/token` with a form body; returns the status and the JSON answer.
+async fn post_token(content_type: &str, body: String) -> (u16, serde_json::Value) {
+    let resp = client()
+        .post(format!("{}/auth/token", server().base))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+async fn get_with_token(path: &str, token: &str) -> u16 {
+    client()
+        .get(format!("{}{path}", server().base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .status()
+        .as_u16()
+}
+
+fn form(login: &str, password: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("login", login)
+        .append_pair("password", password)
+        .finish()
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_issued_and_accepted() {
+    let (login, password) = (gnuhealth::demo::DEMO_LOGIN, gnuhealth::demo::DEMO_PASSWORD);
+    let (status, body) =
+        post_token("application/x-www-form-urlencoded", form(login, password)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(get_with_token("/Patient/1", &token).await, 200);
+    let json = serde_json::json!({"login": login, "password": password}).to_string();
+    let (status, body) = post_token("application/json", json).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Refused: wrong password, missing field, other media types, forged or altered tokens.
+    let (status, body) = post_token("application/x-www-form-urlencoded", form(login, "nope")).await;
+    assert_eq!(
+        (status, body["resourceType"].as_str()),
+        (401, Some("OperationOutcome"))
+    );
+    let (status, _) = post_token("application/x-www-form-urlencoded", "login=demo".into()).await;
+    assert_eq!(status, 400);
+    let (status, _) = post_token("text/plain", form(login, password)).await;
+    assert_eq!(status, 415);
+    assert_eq!(get_with_token("/Patient/1", "garbage").await, 401);
+    let mut altered = token.clone().into_bytes();
+    if let Some(b) = altered.get_mut(3) {
+        *b = if *b == b'A' { b'B' } else { b'A' };
+    }
+    let altered = String::from_utf8(altered).unwrap_or_default();
+    assert_eq!(get_with_token("/Patient/1", &altered).await, 401);
+}
+
+#[tokio::test]
+async fn expired_and_revoked_tokens_are_refused() {
+    use gnuhealth_fhir::auth::{Authenticator, Principal};
+    let path = &server().db_path;
+    let conn = rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let hash = gnuhealth::security::hash_scrypt("first-Password-1", b"0123456789abcdef")
+        .unwrap_or_default();
+    conn.execute(
+        "INSERT INTO res_user (login, name, active, password_hash, create_uid, create_date) \
+         VALUES ('token_test', 'Token Test', 1, ?1, 0, '2026-01-01 00:00:00')",
+        [&hash],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let uid = conn.last_insert_rowid();
+
+    let (status, body) = post_token(
+        "application/x-www-form-urlencoded",
+        form("token_test", "first-Password-1"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(get_with_token("/Patient/1", &token).await, 200);
+
+    // Expired: signed with the server's key, but issued two hours ago for one hour.
+    let db = gnuhealth::db::Database::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = Authenticator::new(
+        b"test-secret-key-0123456789",
+        std::time::Duration::from_secs(1),
+    );
+    let principal = Principal {
+        user_id: uid,
+        login: "token_test".into(),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let expired = auth
+        .issue_token(&db, &principal, now - 7200, 3600)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(get_with_token("/Patient/1", &expired).await, 401);
+    let fresh = auth
+        .issue_token(&db, &principal, now, 3600)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(get_with_token("/Patient/1", &fresh).await, 200);
+
+    // A password change revokes the tokens issued before it; so does deactivation.
+    let new_hash = gnuhealth::security::hash_scrypt("second-Password-2", b"fedcba9876543210")
+        .unwrap_or_default();
+    conn.execute(
+        "UPDATE res_user SET password_hash = ?1 WHERE id = ?2",
+        rusqlite::params![new_hash, uid],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(get_with_token("/Patient/1", &token).await, 401);
+    let (_, body) = post_token(
+        "application/x-www-form-urlencoded",
+        form("token_test", "second-Password-2"),
+    )
+    .await;
+    let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(get_with_token("/Patient/1", &token).await, 200);
+    conn.execute("UPDATE res_user SET active = 0 WHERE id = ?1", [uid])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(get_with_token("/Patient/1", &token).await, 401);
+}
