@@ -10,10 +10,7 @@ use fhir::datatypes::{
 use fhir::resources::condition::{Condition, ConditionEvidence};
 use serde_json::Value;
 
-use super::{
-    Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
-    to_json,
-};
+use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, fhir_datetime};
 
@@ -143,19 +140,9 @@ pub static CONDITION: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_conditions(db, ctx, ids))
-}
+super::int_loader!(load_conditions);
 
-async fn load_conditions(
-    db: &Database,
-    ctx: &Context,
-    ids: &[String],
-) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+async fn load_conditions(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.patient, pg.code, pg.name, r.status, r.healed_date, r.is_active, \
@@ -168,7 +155,7 @@ async fn load_conditions(
          LEFT JOIN gnuhealth_pathology pg ON pg.id = r.pathology \
          LEFT JOIN gnuhealth_procedure pr ON pr.id = r.pcs_code WHERE ",
     )
-    .in_ids("r.id", &ids)
+    .in_ids("r.id", ids)
     .push(" AND ");
     // A read of an allergy id must not find it here.
     crate::search::where_clause(&mut main, &CONDITION, ctx, &[])

@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use super::observation::practitioners;
 use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
-    meta, to_json,
+    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::fhir_datetime;
@@ -272,19 +271,13 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_reports(db, ctx, ids))
-}
+super::int_loader!(load_reports);
 
 /// `ir_attachment.resource` is `'gnuhealth.lab,<id>'`; the cast is guarded so PostgreSQL
 /// never casts another model's reference.
 const ATTACHMENT_LAB: &str = "(CASE WHEN a.resource LIKE 'gnuhealth.lab,%' THEN CAST(SUBSTR(a.resource, 15) AS INTEGER) END)";
 
-async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+async fn load_reports(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.name, r.state, tt.code, tt.name, tt.category, r.source_type, \
@@ -294,11 +287,11 @@ async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
          FROM gnuhealth_lab r LEFT JOIN gnuhealth_lab_test_type tt ON tt.id = r.test \
          LEFT JOIN gnuhealth_pathology pa ON pa.id = r.pathology WHERE ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let mut results = db.sql();
     results
         .push("SELECT c.gnuhealth_lab_id, c.id FROM gnuhealth_lab_test_critearea c WHERE ")
-        .in_ids("c.gnuhealth_lab_id", &ids)
+        .in_ids("c.gnuhealth_lab_id", ids)
         // The report's order; a NULL sequence first on both backends (PostgreSQL would
         // put it last).
         .push(" ORDER BY c.gnuhealth_lab_id, (c.sequence IS NOT NULL), c.sequence, c.id");
@@ -309,14 +302,14 @@ async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
             request_link!("r"),
             " WHERE "
         ))
-        .in_ids("r.id", &ids)
+        .in_ids("r.id", ids)
         .push(concat!(
             " UNION ALL SELECT r.id, sr.id FROM gnuhealth_lab r \
              JOIN gnuhealth_patient_lab_test sr ON ",
             request_link_no_patient!("r"),
             " WHERE "
         ))
-        .in_ids("r.id", &ids)
+        .in_ids("r.id", ids)
         .push(" ORDER BY 1, 2");
     let mut files = db.sql();
     files
@@ -326,7 +319,7 @@ async fn load_reports(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
             ", a.name, a.type, a.data, a.link FROM ir_attachment a \
              WHERE a.resource LIKE 'gnuhealth.lab,%' AND ",
         )
-        .in_ids(ATTACHMENT_LAB, &ids)
+        .in_ids(ATTACHMENT_LAB, ids)
         .push(" ORDER BY a.id");
     let (rows, results, requests, files) = tokio::try_join!(
         db.query(&main),

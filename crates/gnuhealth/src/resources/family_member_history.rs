@@ -8,10 +8,7 @@ use serde_json::Value;
 
 use super::condition::icd10;
 use super::patient::GENDER_SYSTEM;
-use super::{
-    Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
-    to_json,
-};
+use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
 use crate::db::{Database, DbError};
 use crate::tryton::fhir_datetime;
 
@@ -169,19 +166,9 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_histories(db, ctx, ids))
-}
+super::int_loader!(load_histories);
 
-async fn load_histories(
-    db: &Database,
-    ctx: &Context,
-    ids: &[String],
-) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+async fn load_histories(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.patient, r.relative, r.xory, pg.code, pg.name, r.create_date, \
@@ -189,7 +176,7 @@ async fn load_histories(
          FROM gnuhealth_patient_family_diseases r \
          LEFT JOIN gnuhealth_pathology pg ON pg.id = r.disease WHERE ",
     )
-    .in_ids("r.id", &ids)
+    .in_ids("r.id", ids)
     .push(" AND ");
     crate::search::where_clause(&mut main, &FAMILY_MEMBER_HISTORY, ctx, &[])
         .map_err(|e| DbError::Query(e.to_string()))?;

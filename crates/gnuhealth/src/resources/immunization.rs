@@ -16,10 +16,7 @@ use serde_json::Value;
 
 use super::medication::{PRODUCT_SYSTEM, product_code};
 use super::organization::INSTITUTION_SID;
-use super::{
-    Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
-    to_json,
-};
+use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
 use crate::db::{Database, DbError};
 use crate::tryton::{fhir_date, fhir_datetime};
 
@@ -145,19 +142,13 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_immunizations(db, ctx, ids))
-}
+super::int_loader!(load_immunizations);
 
 async fn load_immunizations(
     db: &Database,
     ctx: &Context,
-    ids: &[String],
+    ids: &[i64],
 ) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.patient, vp.code, vt.name, r.date, r.create_date, \
@@ -171,7 +162,7 @@ async fn load_immunizations(
          LEFT JOIN gnuhealth_institution ins ON ins.id = r.institution \
          LEFT JOIN party_party ip ON ip.id = ins.party WHERE ",
     )
-    .in_ids("r.id", &ids)
+    .in_ids("r.id", ids)
     .push(" AND ");
     crate::search::where_clause(&mut main, &IMMUNIZATION, ctx, &[])
         .map_err(|e| DbError::Query(e.to_string()))?;

@@ -11,10 +11,7 @@ use fhir::datatypes::{CodeableConcept, Coding, Quantity, UCUM};
 use fhir::resources::medication::{Medication, MedicationIngredient, Ratio};
 use serde_json::Value;
 
-use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
-    to_json,
-};
+use super::{Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::newest;
 
@@ -79,19 +76,13 @@ pub static MEDICATION: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_medications(db, ctx, ids))
-}
+super::int_loader!(load_medications);
 
 async fn load_medications(
     db: &Database,
     ctx: &Context,
-    ids: &[String],
+    ids: &[i64],
 ) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut main = db.sql();
     main.push(
         "SELECT r.id, pt.name, pp.code, r.active, pp.active, f.code, f.name, \
@@ -107,7 +98,7 @@ async fn load_medications(
          LEFT JOIN gnuhealth_dose_unit cu ON cu.id = r.sol_conc_unit \
          LEFT JOIN gnuhealth_dose_unit vu ON vu.id = r.sol_vol_unit WHERE ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let rows = db.query(&main).await?;
 
     let mut out = Vec::with_capacity(rows.len());

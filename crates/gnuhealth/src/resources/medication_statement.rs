@@ -15,8 +15,7 @@ use serde_json::Value;
 use super::diagnostic_report::children;
 use super::observation::is_ucum;
 use super::{
-    Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
-    int_ids, meta, to_json,
+    Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::fhir_datetime;
@@ -91,19 +90,9 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_statements(db, ctx, ids))
-}
+super::int_loader!(load_statements);
 
-async fn load_statements(
-    db: &Database,
-    ctx: &Context,
-    ids: &[String],
-) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+async fn load_statements(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.patient, r.medicament, pt.name, r.is_active, r.discontinued, \
@@ -124,14 +113,14 @@ async fn load_statements(
          LEFT JOIN gnuhealth_medication_dosage cd ON cd.id = r.common_dosage \
          WHERE r.patient IS NOT NULL AND r.medicament IS NOT NULL AND ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let mut lines = db.sql();
     lines
         .push(
             "SELECT r.id, pl.id, pl.medicament FROM gnuhealth_patient_medication r \
              JOIN gnuhealth_prescription_line pl ON pl.presc_order = r.prescription WHERE ",
         )
-        .in_ids("r.id", &ids)
+        .in_ids("r.id", ids)
         .push(" ORDER BY r.id, pl.id");
     let (rows, lines) = tokio::try_join!(db.query(&main), db.query(&lines))?;
     let lines = group_by(lines, 0);

@@ -224,6 +224,27 @@ impl Path {
     }
 }
 
+/// `fn load` for a type keyed by integer row ids: the FHIR ids that are integers go to
+/// `$load(db, ctx, &[i64])`; none means nothing to load (no query).
+macro_rules! int_loader {
+    ($load:ident) => {
+        fn load<'a>(
+            db: &'a Database,
+            ctx: &'a Context,
+            ids: &'a [String],
+        ) -> $crate::resources::LoadFuture<'a> {
+            Box::pin(async move {
+                let ids = $crate::resources::int_ids(ids);
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                $load(db, ctx, &ids).await
+            })
+        }
+    };
+}
+pub(crate) use int_loader;
+
 /// The integer ids among FHIR ids (others cannot exist for integer-keyed resources).
 pub fn int_ids(ids: &[String]) -> Vec<i64> {
     ids.iter().filter_map(|s| s.parse().ok()).collect()

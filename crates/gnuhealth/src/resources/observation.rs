@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::diagnostic_report::{children, request_link, request_link_no_patient, subject};
 use super::{
-    Cond, Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
-    int_ids, meta, to_json,
+    Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_datetime, newest};
@@ -151,19 +150,13 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_observations(db, ctx, ids))
-}
+super::int_loader!(load_observations);
 
 async fn load_observations(
     db: &Database,
     ctx: &Context,
-    ids: &[String],
+    ids: &[i64],
 ) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.code, r.name, r.result, r.result_text, u.code, u.name, \
@@ -176,7 +169,7 @@ async fn load_observations(
          LEFT JOIN gnuhealth_lab_test_units u ON u.id = r.units \
          WHERE r.gnuhealth_lab_id IS NOT NULL AND ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let mut requests = db.sql();
     requests
         .push(concat!(
@@ -186,7 +179,7 @@ async fn load_observations(
             request_link!("l"),
             " WHERE "
         ))
-        .in_ids("r.id", &ids)
+        .in_ids("r.id", ids)
         .push(concat!(
             " UNION ALL SELECT r.id, sr.id FROM gnuhealth_lab_test_critearea r ",
             "JOIN gnuhealth_lab l ON l.id = r.gnuhealth_lab_id ",
@@ -194,7 +187,7 @@ async fn load_observations(
             request_link_no_patient!("l"),
             " WHERE "
         ))
-        .in_ids("r.id", &ids)
+        .in_ids("r.id", ids)
         .push(" ORDER BY 1, 2");
     let (rows, requests) = tokio::try_join!(db.query(&main), db.query(&requests))?;
     let requests = group_by(requests, 0);

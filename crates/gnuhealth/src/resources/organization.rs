@@ -10,10 +10,7 @@ use serde_json::Value;
 
 use super::patient::{PartyChildren, PersonChildren, person_identifiers};
 use super::practitioner::with_party_identifiers;
-use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, int_ids, meta,
-    to_json,
-};
+use super::{Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::newest;
 
@@ -153,9 +150,7 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_organizations(db, ctx, ids))
-}
+super::int_loader!(load_organizations);
 
 /// `party IN (parties of these institutions)`.
 const PARTIES: &str = "(SELECT party FROM gnuhealth_institution WHERE ";
@@ -163,12 +158,8 @@ const PARTIES: &str = "(SELECT party FROM gnuhealth_institution WHERE ";
 async fn load_organizations(
     db: &Database,
     ctx: &Context,
-    ids: &[String],
+    ids: &[i64],
 ) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut main = db.sql();
     main.push(
         "SELECT r.id, p.active, p.id, r.code, p.ref, p.federation_account, p.code, p.name, \
@@ -176,9 +167,9 @@ async fn load_organizations(
          COALESCE(p.write_date, p.create_date) \
          FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let (rows, children) =
-        tokio::try_join!(db.query(&main), PersonChildren::load(db, &ids, PARTIES))?;
+        tokio::try_join!(db.query(&main), PersonChildren::load(db, ids, PARTIES))?;
 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -12,8 +12,7 @@ use fhir::resources::patient::{Patient, PatientCommunication, PatientContact, Pa
 use serde_json::Value;
 
 use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
-    meta, to_json,
+    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, fhir_datetime, newest};
@@ -342,22 +341,12 @@ pub static PATIENT: ResourceDef = ResourceDef {
     load,
 };
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_patients(db, ctx, ids))
-}
+super::int_loader!(load_patients);
 
 /// `party IN (parties of these patients)`, so every child query can run at once.
 const PARTIES: &str = "(SELECT party FROM gnuhealth_patient WHERE ";
 
-async fn load_patients(
-    db: &Database,
-    ctx: &Context,
-    ids: &[String],
-) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.active, p.active, p.id, p.ref, p.federation_account, p.code, \
@@ -376,8 +365,8 @@ async fn load_patients(
          LEFT JOIN country_subdivision sub ON sub.id = du.address_subdivision \
          LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
     )
-    .in_ids("r.id", &ids);
-    let party_children = PersonChildren::load(db, &ids, PARTIES);
+    .in_ids("r.id", ids);
+    let party_children = PersonChildren::load(db, ids, PARTIES);
     let (rows, children) = tokio::try_join!(db.query(&main), party_children)?;
 
     let mut out = Vec::with_capacity(rows.len());

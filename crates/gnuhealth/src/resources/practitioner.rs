@@ -15,8 +15,7 @@ use super::patient::{
     NAME_JOIN, PersonChildren, du_address, gender, person_identifiers, photo, sid,
 };
 use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, int_ids,
-    meta, to_json,
+    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, newest};
@@ -102,9 +101,7 @@ pub(crate) const fn with_party_identifiers<const N: usize>(first: Path) -> [Path
     all
 }
 
-fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
-    Box::pin(load_practitioners(db, ctx, ids))
-}
+super::int_loader!(load_practitioners);
 
 /// `party IN (parties of these health professionals)`.
 const PARTIES: &str = "(SELECT party FROM gnuhealth_healthprofessional WHERE ";
@@ -112,12 +109,8 @@ const PARTIES: &str = "(SELECT party FROM gnuhealth_healthprofessional WHERE ";
 async fn load_practitioners(
     db: &Database,
     ctx: &Context,
-    ids: &[String],
+    ids: &[i64],
 ) -> Result<Vec<Value>, DbError> {
-    let ids = int_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.active, p.active, p.id, p.ref, p.federation_account, p.code, \
@@ -131,7 +124,7 @@ async fn load_practitioners(
          LEFT JOIN country_subdivision sub ON sub.id = du.address_subdivision \
          LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
     )
-    .in_ids("r.id", &ids);
+    .in_ids("r.id", ids);
     let mut specialties = db.sql();
     specialties
         .push(
@@ -139,9 +132,9 @@ async fn load_practitioners(
              FROM gnuhealth_hp_specialty hs JOIN gnuhealth_specialty s ON s.id = hs.specialty \
              WHERE ",
         )
-        .in_ids("hs.healthprof", &ids)
+        .in_ids("hs.healthprof", ids)
         .push(" ORDER BY hs.healthprof, CASE WHEN hs.mainsp = TRUE THEN 0 ELSE 1 END, hs.id");
-    let party_children = PersonChildren::load(db, &ids, PARTIES);
+    let party_children = PersonChildren::load(db, ids, PARTIES);
     let (rows, specialties, children) =
         tokio::try_join!(db.query(&main), db.query(&specialties), party_children)?;
     let specialties = group_by(specialties, 0);
