@@ -35,6 +35,10 @@ ap.add_argument('--frontdesk-password', default='gnusolidario-Front1',
                 help='password of the extra user "frontdesk"')
 ap.add_argument('--nogroup-password', default='gnusolidario-None1',
                 help='password of the extra user "nogroup"')
+ap.add_argument('--nurse-password', default='gnusolidario-Nurse1',
+                help='password of the extra user "nurse"')
+ap.add_argument('--labtech-password', default='gnusolidario-Lab1',
+                help='password of the extra user "labtech"')
 args = ap.parse_args()
 
 from proteus import Model, Wizard, config as pconfig  # noqa: E402
@@ -1086,5 +1090,68 @@ nogroup_user = User(login='nogroup', name='No Health Group',
                     password=args.nogroup_password)
 nogroup_user.save()
 log('users frontdesk (Health Front Desk) and nogroup (no group) created')
+
+# ---------------------------------------------------------------------------
+# Field access and record rules for the security tests
+#   "FHIR test: hide birth date": a group whose ir.model.field.access row
+#       denies read/write of party.party.dob; nurse is in it
+#   "FHIR test: first doses": a record rule (read) on gnuhealth.vaccination
+#       for "Health Nurse": only dose 1 is visible (vaccination 3, dose 2, is
+#       not)
+#   "FHIR test: untranslatable": a record rule (read) on gnuhealth.lab for
+#       "Health Lab" whose domain goes through a dotted path
+#       (patient.party.name): trytond applies it, a server that cannot
+#       translate it must refuse (fail closed)
+# ---------------------------------------------------------------------------
+from trytond.pyson import PYSONEncoder  # noqa: E402
+
+IrModel = Model.get('ir.model')
+IrModelField = Model.get('ir.model.field')
+FieldAccess = Model.get('ir.model.field.access')
+RuleGroup = Model.get('ir.rule.group')
+
+nurse_group, = Group.find([('name', '=', 'Health Nurse')])
+lab_group, = Group.find([('name', '=', 'Health Lab')])
+
+hide_dob = Group(name='FHIR test: hide birth date')
+hide_dob.save()
+dob_field, = IrModelField.find([('model.model', '=', 'party.party'),
+                                ('name', '=', 'dob')])
+FieldAccess(field=dob_field, group=hide_dob, perm_read=False,
+            perm_write=False, perm_create=True, perm_delete=True).save()
+
+
+def record_rule(name, model, group, domain):
+    ir_model, = IrModel.find([('model', '=', model)])
+    rg = RuleGroup(name=name, model=ir_model, global_p=False,
+                   default_p=False, perm_read=True, perm_write=False,
+                   perm_create=False, perm_delete=False)
+    rg.groups.append(Group(group.id))
+    # ir.rule.domain is a Char holding PYSONEncoder output
+    rg.rules.new(domain=PYSONEncoder().encode(domain))
+    rg.save()
+    return rg
+
+
+record_rule('FHIR test: first doses', 'gnuhealth.vaccination', nurse_group,
+            [('dose', '=', 1)])
+record_rule('FHIR test: untranslatable', 'gnuhealth.lab', lab_group,
+            [('patient.party.name', 'ilike', '%a%')])
+
+nurse_user = User(login='nurse', name='Nurse', password=args.nurse_password)
+nurse_user.groups.append(Group(nurse_group.id))
+nurse_user.groups.append(Group(hide_dob.id))
+nurse_user.companies.append(Company(company.id))
+nurse_user.company = company
+nurse_user.save()
+lab_user = User(login='labtech', name='Lab Technician',
+                password=args.labtech_password)
+lab_user.groups.append(Group(lab_group.id))
+lab_user.companies.append(Company(company.id))
+lab_user.company = company
+lab_user.save()
+log('users nurse (Health Nurse, FHIR test: hide birth date) and labtech '
+    '(Health Lab) created; field access on party.party.dob and record '
+    'rules on gnuhealth.vaccination and gnuhealth.lab created')
 
 log('DONE')

@@ -164,6 +164,10 @@ export GH_FRONTDESK_USER='frontdesk'
 export GH_FRONTDESK_PASSWORD='gnusolidario-Front1'
 export GH_NOGROUP_USER='nogroup'
 export GH_NOGROUP_PASSWORD='gnusolidario-None1'
+export GH_NURSE_USER='nurse'
+export GH_NURSE_PASSWORD='gnusolidario-Nurse1'
+export GH_LABTECH_USER='labtech'
+export GH_LABTECH_PASSWORD='gnusolidario-Lab1'
 EOF
 }
 
