@@ -18,7 +18,16 @@ Output (deterministic: no timestamps, sorted keys, records ordered by id):
                  "Observation": [ids of test-type template rows]},
     "security": {"<login>": {"uid": .., "groups": [..],
                              "models": {model: {read, write, create, delete}},
-                             "fields": {model: {field: {read, write}}}}}
+                             "fields": {model: {field: {read, write}}}}},
+    "access": {"models": [the models the server maps],
+               "users": {"<login>": {
+                   "uid": .., "active": .., "groups": [names],
+                   "group_ids": [effective group ids, sorted],
+                   "models": {model: {"read": bool,
+                                      "rule_domain": [..] (ir.rule domain,
+                                          [] when no rule applies),
+                                      "visible_ids": [ids] | null}},
+                   "fields": {model: {field: bool (read)}}}}}
   }
 
 All FHIR ids and references are strings (Procedure ids are "surg-<id>",
@@ -26,6 +35,14 @@ All FHIR ids and references are strings (Procedure ids are "surg-<id>",
 UTC "YYYY-MM-DDTHH:MM:SS" (what Tryton stores).  "fields" lists only the
 fields that have at least one applicable ir.model.field.access row; a field
 that is not listed is allowed.
+
+"access" is computed by trytond itself acting as each user (a transaction
+of that user with the user's preferences as context, _check_access=True and
+active_test=False): "read" is ir.model.access's check(model, 'read'), every
+field of ir.model.field is checked with ir.model.field.access's
+check(model, [field], 'read'), "rule_domain" is ir.rule's
+domain_get(model, 'read') and "visible_ids" the ids of Model.search([])
+(record rules applied; null when the model is not readable).
 """
 import argparse
 import datetime as dt
@@ -48,6 +65,19 @@ SECURITY_MODELS = [
     'gnuhealth.pathology',
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
+
+# the Tryton models the server maps (the `models` lists of
+# crates/gnuhealth/src/resources/*.rs), for the "access" facts
+ACCESS_MODELS = [
+    'gnuhealth.patient', 'party.party', 'gnuhealth.healthprofessional',
+    'gnuhealth.institution', 'gnuhealth.patient.disease', 'gnuhealth.lab',
+    'gnuhealth.lab.test.critearea', 'gnuhealth.surgery',
+    'gnuhealth.operation', 'gnuhealth.patient.procedure',
+    'gnuhealth.patient.family.diseases', 'gnuhealth.medicament',
+    'product.product', 'product.template', 'gnuhealth.patient.medication',
+    'gnuhealth.vaccination',
+]
+ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 
 TELECOM_SYSTEM = {'phone': 'phone', 'mobile': 'phone', 'fax': 'fax',
                   'email': 'email', 'website': 'url', 'sms': 'sms'}
@@ -146,12 +176,15 @@ def main():
         facts['security'][login] = export_security(
             pool, dbname, uid, active, groups)
 
+    facts['access'] = export_access(pool, dbname)
+
     with open(args.out, 'w', encoding='utf-8') as f:
         json.dump(facts, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write('\n')
     counts = ', '.join(f'{k} {len(v)}' for k, v in res.items())
     print(f'{args.out}: backend {backend}, {counts}; '
-          f'security for {", ".join(facts["security"])}')
+          f'security for {", ".join(facts["security"])}; '
+          f'access for {", ".join(facts["access"]["users"])}')
 
 
 def export_patients(pool):
@@ -433,6 +466,60 @@ def export_security(pool, dbname, uid, active, groups):
                 fields[model] = dict(sorted(mf.items()))
     return {'uid': uid, 'active': bool(active), 'groups': groups,
             'effective_groups': eff, 'models': models, 'fields': fields}
+
+
+def export_access(pool, dbname):
+    """trytond's own read decisions for each user of ACCESS_USERS."""
+    from trytond.transaction import Transaction
+    with Transaction().start(dbname, 0, readonly=True):
+        User = pool.get('res.user')
+        ModelField = pool.get('ir.model.field')
+        field_names = {
+            m: sorted({f.name for f in ModelField.search(
+                [('model.model', '=', m)])})
+            for m in ACCESS_MODELS}
+        users = {u.login: (u.id, u.active, sorted(g.name for g in u.groups))
+                 for u in User.search([('login', 'in', ACCESS_USERS)],
+                                      order=[('id', 'ASC')])}
+    out = {}
+    for login in ACCESS_USERS:
+        if login not in users:
+            continue
+        uid, active, groups = users[login]
+        with Transaction().start(dbname, uid, readonly=True):
+            User = pool.get('res.user')
+            # the context a Tryton client of this user works in
+            prefs = User.get_preferences(context_only=True)
+        ctx = dict(prefs, active_test=False, _check_access=True)
+        with Transaction().start(dbname, uid, readonly=True, context=ctx):
+            User = pool.get('res.user')
+            MA = pool.get('ir.model.access')
+            FA = pool.get('ir.model.field.access')
+            Rule = pool.get('ir.rule')
+            models, fields = {}, {}
+            for model in ACCESS_MODELS:
+                read = bool(MA.check(model, 'read', raise_exception=False))
+                domain = Rule.domain_get(model, 'read')
+                visible = None
+                if read:
+                    Model = pool.get(model)
+                    visible = [r.id for r in
+                               Model.search([], order=[('id', 'ASC')])]
+                models[model] = {
+                    'read': read,
+                    'rule_domain': json.loads(json.dumps(domain, default=str)),
+                    'visible_ids': visible,
+                }
+                # one field per call: check() answers for the whole list
+                fields[model] = {
+                    f: bool(FA.check(model, [f], 'read',
+                                     raise_exception=False))
+                    for f in field_names[model]}
+            out[login] = {'uid': uid, 'active': bool(active),
+                          'groups': groups,
+                          'group_ids': sorted(User.get_groups()),
+                          'models': models, 'fields': fields}
+    return {'models': ACCESS_MODELS, 'users': out}
 
 
 if __name__ == '__main__':
