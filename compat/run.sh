@@ -7,7 +7,8 @@
 #      databases, keyed by the setup stamp + export_facts.py) and check that
 #      the SQLite and PostgreSQL facts agree
 #   3. for each backend: start `$BIN serve`, wait for /metadata, run
-#      compat/test_fhir.py, stop the server
+#      compat/test_fhir.py and compat/test_access.py (which also runs
+#      `$BIN access`), stop the server
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
 #
 # Environment:
@@ -31,6 +32,8 @@ case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 unset GNUHEALTH_FHIR_BIN
 BACKENDS=${GH_COMPAT_BACKENDS:-sqlite pg}
 export GNUHEALTH_FHIR_SECRET_KEY=${GNUHEALTH_FHIR_SECRET_KEY:-compat-test-secret-key-0123456789abcdef}
+# the server refuses plain HTTP unless told: the harness listens on 127.0.0.1
+export GNUHEALTH_FHIR_PLAIN_HTTP=true
 
 FAILED=()
 SUMMARY=()
@@ -140,6 +143,12 @@ serve_and_test() {  # backend database-url facts
         run_pytest "test_fhir[$backend]" "$LOGS/pytest-fhir-$backend.log" \
         "$HERE/test_fhir.py"
     printf '>>> TIMING test-fhir-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
+    t0=$(date +%s.%N)
+    FHIR_BASE=http://127.0.0.1:$port FACTS=$facts FHIR_SERVER_BIN=$BIN \
+        FHIR_DATABASE=$db \
+        run_pytest "test_access[$backend]" "$LOGS/pytest-access-$backend.log" \
+        "$HERE/test_access.py"
+    printf '>>> TIMING test-access-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
     kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=""
 }
