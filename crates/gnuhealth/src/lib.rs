@@ -1,12 +1,15 @@
 //! Everything that knows GNU Health 5.0's schema: database access ([`db`]), Tryton's
-//! storage conventions ([`tryton`]), users and passwords ([`security`]), the FHIR
+//! storage conventions ([`tryton`]), users and passwords ([`security`]), Tryton's access
+//! rights ([`access`], record rules via [`rule`]), the FHIR
 //! resource mappings ([`resources`]), search → SQL ([`search`]), the list of served
 //! types ([`registry`]) and the embedded demo database ([`demo`]).
 
+pub mod access;
 pub mod db;
 pub mod demo;
 pub mod registry;
 pub mod resources;
+pub mod rule;
 pub mod search;
 pub mod security;
 pub mod tryton;

@@ -38,7 +38,12 @@ pub fn all_models() -> &'static [&'static str] {
     MODELS.get_or_init(|| {
         let mut v: Vec<&'static str> = all()
             .iter()
-            .flat_map(|d| d.models.iter().copied())
+            .flat_map(|d| {
+                d.models
+                    .iter()
+                    .copied()
+                    .chain(d.fields.iter().map(|u| u.model))
+            })
             .collect();
         v.sort_unstable();
         v.dedup();

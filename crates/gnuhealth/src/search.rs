@@ -38,6 +38,8 @@ pub struct SearchRequest {
     /// The total found by the first page (paging cursors carry it), so later pages are not
     /// counted again.
     pub known_total: Option<u64>,
+    /// The user's access rights: their record rules restrict the rows.
+    pub policy: Option<std::sync::Arc<crate::access::Policy>>,
 }
 
 /// One page of search results.
@@ -84,7 +86,7 @@ pub async fn search(
         .push(def.key)
         .push(" FROM ")
         .push(def.from);
-    let filtered = with_where(&mut page, def, ctx, &req.params)?;
+    let filtered = with_where(&mut page, def, ctx, req)?;
     let (cmp, order) = match &req.pos {
         PagePos::First => (None, "ASC"),
         PagePos::After(k) => (Some((" > ", k)), "ASC"),
@@ -115,7 +117,7 @@ pub async fn search(
         None => {
             let mut count = db.sql();
             count.push("SELECT COUNT(*) FROM ").push(def.from);
-            with_where(&mut count, def, ctx, &req.params)?;
+            with_where(&mut count, def, ctx, req)?;
             let n = db.query(&count).await?.first().map_or(0, |r| r.int(0));
             n.max(0) as u64
         }
@@ -149,18 +151,27 @@ fn key_param(def: &ResourceDef, key: &str) -> Result<Param, SearchError> {
     }
 }
 
-/// Append ` WHERE …` when there is any condition; tells whether there was.
+/// Append ` WHERE …` when there is any condition (filter, parameters, record rules);
+/// tells whether there was.
 fn with_where(
     sql: &mut Sql,
     def: &ResourceDef,
     ctx: &Context,
-    params: &[(String, String)],
+    req: &SearchRequest,
 ) -> Result<bool, SearchError> {
-    if def.filter.is_empty() && params.is_empty() {
+    let rules = req.policy.as_ref().filter(|p| p.has_rules(def));
+    let plain = def.filter.is_empty() && req.params.is_empty();
+    if plain && rules.is_none() {
         return Ok(false);
     }
     sql.push(" WHERE ");
-    where_clause(sql, def, ctx, params)?;
+    if !plain {
+        where_clause(sql, def, ctx, &req.params)?;
+    }
+    if let Some(policy) = rules {
+        let mut first = plain;
+        policy.push_rule_conditions(def, sql, &mut first);
+    }
     Ok(true)
 }
 

@@ -46,6 +46,138 @@ pub async fn find_active_user_by_id(db: &Database, id: i64) -> Result<Option<Use
     }))
 }
 
+/// Tryton's login throttling settings (`[session]` of trytond's configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Failures of one login counted within this window (`timeout`, 300 s).
+    pub window_seconds: i64,
+    /// More failures than this for a login → refused (`max_attempt`, 5).
+    pub max_attempts: i64,
+    /// More attempts than this from one network → refused (`max_attempt_ip_network`, 300).
+    pub max_attempts_network: i64,
+    /// Prefix lengths that widen an address to its network (`ip_network_4` 32,
+    /// `ip_network_6` 56).
+    pub ipv4_prefix: u8,
+    pub ipv6_prefix: u8,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            window_seconds: 300,
+            max_attempts: 5,
+            max_attempts_network: 300,
+            ipv4_prefix: 32,
+            ipv6_prefix: 56,
+        }
+    }
+}
+
+impl Throttle {
+    /// The network of `ip` as trytond writes it (`str(ip_network(…, strict=False))`).
+    pub fn network(&self, ip: std::net::IpAddr) -> String {
+        use std::net::IpAddr;
+        match ip {
+            IpAddr::V4(a) => {
+                let p = u32::from(self.ipv4_prefix.min(32));
+                let mask = u32::MAX.checked_shl(32 - p).unwrap_or(0);
+                let net = std::net::Ipv4Addr::from(u32::from(a) & mask);
+                format!("{net}/{p}")
+            }
+            IpAddr::V6(a) => {
+                let p = u32::from(self.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - p).unwrap_or(0);
+                let net = std::net::Ipv6Addr::from(u128::from(a) & mask);
+                format!("{net}/{p}")
+            }
+        }
+    }
+}
+
+/// Recent login attempts, as trytond counts them in `res_user_login_attempt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCounts {
+    /// Failures of this login without a device cookie.
+    pub login: i64,
+    /// Attempts from the client's network.
+    pub network: i64,
+}
+
+/// Logins are stored cut to the column's size, as trytond does.
+fn attempt_login(login: &str) -> String {
+    login.chars().take(512).collect()
+}
+
+fn window_start(t: &Throttle, now: chrono::NaiveDateTime) -> Param {
+    Param::DateTime(now - chrono::Duration::seconds(t.window_seconds))
+}
+
+/// Count the recent attempts for `login` and for the network of `ip` (one query).
+pub async fn count_attempts(
+    db: &Database,
+    t: &Throttle,
+    login: &str,
+    ip: std::net::IpAddr,
+    now: chrono::NaiveDateTime,
+) -> Result<AttemptCounts, DbError> {
+    let mut sql = db.sql();
+    sql.push("SELECT (SELECT COUNT(*) FROM res_user_login_attempt WHERE login = ");
+    sql.param(Param::Text(attempt_login(login)));
+    sql.push(" AND device_cookie IS NULL AND create_date >= ");
+    sql.param(window_start(t, now));
+    sql.push("), (SELECT COUNT(*) FROM res_user_login_attempt WHERE ip_network = ");
+    sql.param(Param::Text(t.network(ip)));
+    sql.push(" AND create_date >= ");
+    sql.param(window_start(t, now));
+    sql.push(")");
+    let rows = db.query(&sql).await?;
+    let row = rows.first();
+    Ok(AttemptCounts {
+        login: row.map_or(0, |r| r.int(0)),
+        network: row.map_or(0, |r| r.int(1)),
+    })
+}
+
+/// Record a failed attempt, first purging the attempts older than the window (trytond's
+/// `LoginAttempt.add`).
+pub async fn record_failure(
+    db: &Database,
+    t: &Throttle,
+    login: &str,
+    ip: std::net::IpAddr,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DbError> {
+    let mut purge = db.sql();
+    purge.push("DELETE FROM res_user_login_attempt WHERE create_date < ");
+    purge.param(window_start(t, now));
+    db.execute(&purge).await?;
+    let mut add = db.sql();
+    add.push(
+        "INSERT INTO res_user_login_attempt \
+         (login, device_cookie, ip_address, ip_network, create_date, create_uid) VALUES (",
+    );
+    add.param(Param::Text(attempt_login(login)));
+    add.push(", NULL, ");
+    add.param(Param::Text(ip.to_string()));
+    add.push(", ");
+    add.param(Param::Text(t.network(ip)));
+    add.push(", ");
+    add.param(Param::DateTime(now));
+    add.push(", 0)");
+    db.execute(&add).await?;
+    Ok(())
+}
+
+/// Forget a login's failures after a successful sign-in (trytond's `LoginAttempt.remove`).
+pub async fn clear_failures(db: &Database, login: &str) -> Result<(), DbError> {
+    let mut sql = db.sql();
+    sql.push("DELETE FROM res_user_login_attempt WHERE login = ");
+    sql.param(Param::Text(attempt_login(login)));
+    sql.push(" AND device_cookie IS NULL");
+    db.execute(&sql).await?;
+    Ok(())
+}
+
 /// Does `password` match `hash`? Unknown formats never match. Costly for scrypt and argon2
 /// (~0.1–0.3 s, 64 MiB): call it off the async threads and cache the result.
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -171,6 +303,22 @@ mod tests {
     const PBKDF2: &str = "$pbkdf2-sha512$25000$QQghZCyFkFLqvdfa2zsnJA$yQlfVm9dAwHVEfIqoe/Y03mkVRNvcGIirrJCgZBVq5.2t2jqJKWBHhW4TzODPaf0MIyLeBqY8LLaTfm.EuPmqw";
 
     #[test]
+    fn networks_are_written_as_trytond_writes_them() {
+        let t = Throttle::default();
+        let ip = |s: &str| s.parse().unwrap_or_else(|_| unreachable!());
+        assert_eq!(t.network(ip("127.0.0.1")), "127.0.0.1/32");
+        assert_eq!(
+            t.network(ip("2001:db8:aa:bbcc:1::5")),
+            "2001:db8:aa:bb00::/56"
+        );
+        let wide = Throttle {
+            ipv4_prefix: 24,
+            ..t
+        };
+        assert_eq!(wide.network(ip("10.1.2.3")), "10.1.2.0/24");
+    }
+
+    #[test]
     fn trytond_scrypt() {
         assert!(verify_password("fhir-Reader-2024!", SCRYPT));
         assert!(!verify_password("fhir-Reader-2024", SCRYPT));
@@ -231,73 +379,4 @@ mod tests {
         assert!(!verify_password("gnusolidari0", &h));
         assert!(!verify_password("x", "$unknown$"));
     }
-}
-
-/// Which Tryton models a user may read, by trytond's model-access rule (`ir_model_access`):
-/// the user's active groups and their ancestors; a model is readable when any active row
-/// for one of those groups or for no group grants read, and when no row applies at all.
-#[derive(Debug, Clone, Default)]
-pub struct ModelAccess {
-    readable: std::collections::HashMap<String, bool>,
-}
-
-impl ModelAccess {
-    /// May the user read every one of `models`?
-    pub fn can_read_all(&self, models: &[&str]) -> bool {
-        models
-            .iter()
-            .all(|m| self.readable.get(*m).copied().unwrap_or(true))
-    }
-}
-
-/// The user's effective groups: active groups they belong to, plus their active ancestors.
-pub async fn effective_groups(db: &Database, user_id: i64) -> Result<Vec<i64>, DbError> {
-    let mut sql = db.sql();
-    let active = sql.is_true("g.active");
-    sql.push(
-        "WITH RECURSIVE anc(id, parent) AS ( \
-           SELECT id, id FROM res_group \
-           UNION SELECT g.id, anc.parent FROM res_group g JOIN anc ON g.parent = anc.id) \
-         SELECT DISTINCT anc.parent FROM \"res_user-res_group\" ug \
-         JOIN anc ON anc.id = ug.\"group\" JOIN res_group g ON g.id = anc.parent \
-         WHERE ug.\"user\" = ",
-    );
-    sql.param(Param::Int(user_id));
-    sql.push(" AND ").push(&active);
-    Ok(db.query(&sql).await?.iter().map(|r| r.int(0)).collect())
-}
-
-/// Read access of `user_id` to each of `models`, in two queries.
-pub async fn model_access(
-    db: &Database,
-    user_id: i64,
-    models: &[&str],
-) -> Result<ModelAccess, DbError> {
-    let groups = effective_groups(db, user_id).await?;
-    let mut sql = db.sql();
-    let active = sql.is_true("a.active");
-    sql.push(
-        "SELECT m.model, MAX(CASE WHEN a.perm_read THEN 1 ELSE 0 END) \
-         FROM ir_model_access a JOIN ir_model m ON m.id = a.model WHERE ",
-    );
-    sql.push(&active).push(" AND (a.\"group\" IS NULL OR ");
-    sql.in_ids("a.\"group\"", &groups);
-    sql.push(") AND m.model IN (");
-    for (i, m) in models.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.param(Param::Text((*m).to_owned()));
-    }
-    if models.is_empty() {
-        sql.push("NULL");
-    }
-    sql.push(") GROUP BY m.model");
-    let readable = db
-        .query(&sql)
-        .await?
-        .iter()
-        .filter_map(|r| Some((r.opt_text(0)?, r.int(1) != 0)))
-        .collect();
-    Ok(ModelAccess { readable })
 }

@@ -1,19 +1,20 @@
 //! Routes and handlers: CapabilityStatement, read, search (GET and POST `_search`),
 //! content negotiation, and the mapping of every failure to an OperationOutcome.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use fhir::bundle::{Bundle, BundleEntry, BundleLink, EntrySearch, SearchMode};
+use gnuhealth::access::Policy;
 use gnuhealth::db::Database;
 use gnuhealth::resources::{Context, ResourceDef};
 use gnuhealth::search::{PagePos, SearchRequest};
-use gnuhealth::security::ModelAccess;
 
 use crate::auth::{Authenticator, Principal};
 use crate::cursor;
@@ -26,9 +27,11 @@ pub struct AppState {
     pub base_url: String,
     pub secret: Vec<u8>,
     pub auth: Authenticator,
-    /// Per-user model read access, recomputed after a few seconds so changes in
-    /// GNU Health's access rights take effect without a restart.
-    pub access: moka::future::Cache<i64, Arc<ModelAccess>>,
+    /// Per-user access rights with the stamp of the security tables they were read under:
+    /// a different stamp means GNU Health's rights changed, and they are read again.
+    pub policies: moka::future::Cache<i64, Arc<(String, Arc<Policy>)>>,
+    /// The current stamp of the security tables, re-read every second.
+    pub stamp: moka::future::Cache<(), String>,
     /// Lifetime of the bearer tokens `POST /auth/token` issues, in seconds.
     pub token_seconds: i64,
     pub default_count: u32,
@@ -148,11 +151,18 @@ async fn metadata(
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// The client's address as the transport layer saw it (loopback when unknown).
+fn client_ip(ext: &Extensions) -> IpAddr {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), |c| c.0.ip())
+}
+
 /// `POST /auth/token` with `login` and `password` (form or JSON): a bearer token.
 async fn token(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
+    ext: Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if method != Method::POST {
@@ -197,7 +207,7 @@ async fn token(
     let (login, password) = (field("login")?, field("password")?);
     let principal = state
         .auth
-        .check_password(&state.db, &login, password)
+        .check_password(&state.db, &login, password, client_ip(&ext))
         .await?;
     let now = chrono::Utc::now().timestamp();
     let token = state
@@ -226,30 +236,62 @@ fn resource_def(type_name: &str) -> Result<&'static ResourceDef, ApiError> {
     })
 }
 
-/// 403 unless Tryton's model access lets the user read every model behind `def`.
+/// The user's access rights, as current as the security stamp.
+async fn policy(state: &AppState, principal: &Principal) -> Result<Arc<Policy>, ApiError> {
+    let db = state.db.clone();
+    let stamp = state
+        .stamp
+        .try_get_with((), async move { gnuhealth::access::stamp(&db).await })
+        .await
+        .map_err(|e| ApiError::from((*e).clone()))?;
+    let uid = principal.user_id;
+    if let Some(cached) = state.policies.get(&uid).await
+        && cached.0 == stamp
+    {
+        return Ok(cached.1.clone());
+    }
+    let policy = Arc::new(Policy::load(&state.db, uid, gnuhealth::registry::all_models()).await?);
+    state
+        .policies
+        .insert(uid, Arc::new((stamp, policy.clone())))
+        .await;
+    Ok(policy)
+}
+
+/// The user's access rights if they may use `def` at all, else 403.
 async fn require_read(
     state: &AppState,
     principal: &Principal,
     def: &ResourceDef,
-) -> Result<(), ApiError> {
-    let db = state.db.clone();
-    let uid = principal.user_id;
-    let access = state
-        .access
-        .try_get_with(uid, async move {
-            gnuhealth::security::model_access(&db, uid, gnuhealth::registry::all_models())
-                .await
-                .map(Arc::new)
-        })
-        .await
-        .map_err(|e| ApiError::from((*e).clone()))?;
-    if access.can_read_all(def.models) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "user '{}' may not read {} records in GNU Health",
-            principal.login, def.type_name
-        )))
+) -> Result<Arc<Policy>, ApiError> {
+    let policy = policy(state, principal).await?;
+    match policy.check_type(def) {
+        Ok(()) => Ok(policy),
+        Err(refusal) => Err(ApiError::Forbidden(format!(
+            "{} is not available: user '{}' {refusal}",
+            def.type_name, principal.login
+        ))),
+    }
+}
+
+/// Leave out what the user may not see, and mark the resource as a subset (R4 §6.1.0.6).
+fn redact(policy: &Policy, def: &ResourceDef, resource: &mut serde_json::Value) {
+    if !policy.redact(def, resource) {
+        return;
+    }
+    let tag = serde_json::json!({
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "SUBSETTED",
+        "display": "subsetted",
+    });
+    if let Some(obj) = resource.as_object_mut() {
+        let meta = obj.entry("meta").or_insert_with(|| serde_json::json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            let tags = meta.entry("tag").or_insert_with(|| serde_json::json!([]));
+            if let Some(tags) = tags.as_array_mut() {
+                tags.push(tag);
+            }
+        }
     }
 }
 
@@ -263,6 +305,7 @@ async fn instance_level(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
+    ext: Extensions,
     uri: Uri,
     Path((type_name, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -272,16 +315,34 @@ async fn instance_level(
     }
     let query = query_pairs(&uri);
     let out = negotiate(&headers, &query)?;
-    let principal = state.auth.authenticate(&state.db, &headers).await?;
-    require_read(&state, &principal, def).await?;
+    let principal = state
+        .auth
+        .authenticate(&state.db, &headers, client_ip(&ext))
+        .await?;
+    let policy = require_read(&state, &principal, def).await?;
     let missing = || ApiError::NotFound(format!("{type_name}/{id} is not known"));
     if !fhir::is_valid_id(&id) || (!def.key_is_text && id.parse::<i64>().is_err()) {
         return Err(missing());
     }
     let ctx = context(&state);
+    // A row outside the user's record rules does not exist for them.
+    if policy.has_rules(def) {
+        let req = SearchRequest {
+            params: vec![("_id".to_owned(), id.clone())],
+            count: 1,
+            pos: PagePos::First,
+            known_total: Some(0),
+            policy: Some(policy.clone()),
+        };
+        let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
+        if page.ids.is_empty() {
+            return Err(missing());
+        }
+    }
     let ids = [id.clone()];
     let mut found = (def.load)(&state.db, &ctx, &ids).await?;
-    let resource = found.pop().ok_or_else(missing)?;
+    let mut resource = found.pop().ok_or_else(missing)?;
+    redact(&policy, def, &mut resource);
     let version = resource
         .pointer("/meta/versionId")
         .and_then(|v| v.as_str())
@@ -297,6 +358,7 @@ async fn type_level(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
+    ext: Extensions,
     uri: Uri,
     Path(type_name): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -305,13 +367,14 @@ async fn type_level(
         return Err(ApiError::MethodNotAllowed(method.to_string()));
     }
     let query = query_pairs(&uri);
-    search(&state, def, &headers, query).await
+    search(&state, def, &headers, &ext, query).await
 }
 
 async fn search_post(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
+    ext: Extensions,
     uri: Uri,
     Path(type_name): Path<String>,
     body: Bytes,
@@ -337,7 +400,7 @@ async fn search_post(
     }
     let mut query = query_pairs(&uri);
     query.extend(form_urlencoded::parse(&body).into_owned());
-    search(&state, def, &headers, query).await
+    search(&state, def, &headers, &ext, query).await
 }
 
 /// `Prefer: handling=lenient` asks us to ignore parameters we do not know.
@@ -354,12 +417,17 @@ async fn search(
     state: &AppState,
     def: &'static ResourceDef,
     headers: &HeaderMap,
+    ext: &Extensions,
     query: Vec<(String, String)>,
 ) -> Result<Response, ApiError> {
     let out = negotiate(headers, &query)?;
-    let principal = state.auth.authenticate(&state.db, headers).await?;
-    require_read(state, &principal, def).await?;
+    let principal = state
+        .auth
+        .authenticate(&state.db, headers, client_ip(ext))
+        .await?;
+    let policy = require_read(state, &principal, def).await?;
     let lenient = lenient(headers);
+    let denied = policy.denied_params(def);
 
     let mut count = state.default_count;
     let mut cursor_text = None;
@@ -376,6 +444,12 @@ async fn search(
                 let name = fhir::search::parse_key(&k).name;
                 let known = gnuhealth::search::find_param(def, &name).is_some()
                     || gnuhealth::search::common_param(def, &name).is_some();
+                if denied.contains(&name.as_str()) {
+                    return Err(ApiError::Forbidden(format!(
+                        "user '{}' may not search {} by '{name}': it reads a field they may not read",
+                        principal.login, def.type_name
+                    )));
+                }
                 if known {
                     params.push((k, v));
                 } else if !lenient {
@@ -403,6 +477,7 @@ async fn search(
         count,
         pos: pos.clone(),
         known_total,
+        policy: Some(policy.clone()),
     };
     let ctx = context(state);
     let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
@@ -455,7 +530,8 @@ async fn search(
         });
     }
     for id in &page.ids {
-        if let Some(resource) = by_id.remove(id) {
+        if let Some(mut resource) = by_id.remove(id) {
+            redact(&policy, def, &mut resource);
             bundle.entry.push(BundleEntry {
                 full_url: Some(format!("{}/{}/{}", state.base_url, def.type_name, id)),
                 resource,

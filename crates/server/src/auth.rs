@@ -5,14 +5,18 @@
 //! hash: a password change ends it. Tokens are signed with the secret key (any instance
 //! sharing it accepts them), expire, and carry a fingerprint of the user's password hash;
 //! every use checks that the user is still active and the hash unchanged.
+//! Password checks are throttled as trytond throttles logins, in the same table
+//! (`res_user_login_attempt`), so the limits hold across instances and Tryton itself.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gnuhealth::db::Database;
+use gnuhealth::security::Throttle;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -33,11 +37,16 @@ pub struct Authenticator {
     verified: moka::sync::Cache<Vec<u8>, Principal>,
     /// Bounds concurrent password hashing (each scrypt check holds 64 MiB).
     hashing: Arc<Semaphore>,
+    throttle: Throttle,
+    /// trytond's progressive delay (0 to 2^failures − 1 s) before answering a sign-in.
+    login_delay: bool,
 }
 
 impl Authenticator {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+    pub fn new(secret: &[u8], ttl: Duration, throttle: Throttle, login_delay: bool) -> Self {
         Authenticator {
+            throttle,
+            login_delay,
             secret: secret.to_vec(),
             verified: moka::sync::Cache::builder()
                 .max_capacity(10_000)
@@ -52,46 +61,61 @@ impl Authenticator {
         &self,
         db: &Database,
         headers: &HeaderMap,
+        client: IpAddr,
     ) -> Result<Principal, ApiError> {
         if let Some(token) = bearer_token(headers) {
             return self.check_token(db, token).await;
         }
         let (login, password) = basic_credentials(headers).ok_or(ApiError::Unauthorized)?;
-        self.check_password(db, &login, password).await
+        self.check_password(db, &login, password, client).await
     }
 
-    /// Verify a login and password (cached as described above).
+    /// Verify a login and password from `client` (cached as described above), throttled
+    /// as trytond's `User.get_login`: too many attempts from the client's network → 429
+    /// without recording; more than the maximum failures for the login → 429 and one more
+    /// failure recorded; else a progressive delay, then the check; success forgets the
+    /// login's failures, failure records one. Unknown, inactive and password-less logins
+    /// fail exactly like a wrong password, hash computation included.
     pub async fn check_password(
         &self,
         db: &Database,
         login: &str,
         password: String,
+        client: IpAddr,
     ) -> Result<Principal, ApiError> {
-        let user = gnuhealth::security::find_active_user(db, login)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let Some(hash) = user.password_hash.clone() else {
-            return Err(ApiError::Unauthorized);
-        };
-        let key = self.cache_key(login, &password, &hash);
-        if let Some(p) = self.verified.get(&key) {
+        let user = gnuhealth::security::find_active_user(db, login).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let key = hash.as_deref().map(|h| self.cache_key(login, &password, h));
+        if let Some(p) = key.as_ref().and_then(|k| self.verified.get(k)) {
             return Ok(p);
         }
-        let permit = self
-            .hashing
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Internal)?;
-        let ok = tokio::task::spawn_blocking(move || {
-            let ok = gnuhealth::security::verify_password(&password, &hash);
-            drop(permit);
-            ok
-        })
-        .await
-        .map_err(|_| ApiError::Internal)?;
-        if !ok {
+        let t = self.throttle;
+        let now = chrono::Utc::now().naive_utc();
+        let counts = gnuhealth::security::count_attempts(db, &t, login, client, now).await?;
+        let throttled = || ApiError::TooManyRequests {
+            retry_after: t.window_seconds.max(1) as u64,
+            message: "too many sign-in attempts; try again later".into(),
+        };
+        if counts.network > t.max_attempts_network {
+            return Err(throttled());
+        }
+        if counts.login > t.max_attempts {
+            self.record_failure(db, login, client, now).await;
+            return Err(throttled());
+        }
+        if self.login_delay && counts.login > 0 {
+            use rand::Rng;
+            let max = (1u64 << counts.login.min(16)) - 1;
+            let secs = rand::rng().random_range(0..=max);
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+        }
+        let ok = self.verify(password, hash).await?;
+        let (Some(user), true, Some(key)) = (user, ok, key) else {
+            self.record_failure(db, login, client, now).await;
             return Err(ApiError::Unauthorized);
+        };
+        if let Err(e) = gnuhealth::security::clear_failures(db, login).await {
+            tracing::warn!("cannot clear the failed sign-ins of a user: {e}");
         }
         let principal = Principal {
             user_id: user.id,
@@ -99,6 +123,49 @@ impl Authenticator {
         };
         self.verified.insert(key, principal.clone());
         Ok(principal)
+    }
+
+    /// Recording needs INSERT/DELETE on `res_user_login_attempt`; without them sign-ins
+    /// still work (unthrottled), and the operator is told.
+    async fn record_failure(
+        &self,
+        db: &Database,
+        login: &str,
+        client: IpAddr,
+        now: chrono::NaiveDateTime,
+    ) {
+        if let Err(e) =
+            gnuhealth::security::record_failure(db, &self.throttle, login, client, now).await
+        {
+            tracing::warn!(
+                "cannot record a failed sign-in (grant INSERT and DELETE on \
+                 res_user_login_attempt to the server's role): {e}"
+            );
+        }
+    }
+
+    /// Check a password against a hash off the async threads, at most two at once; with
+    /// no hash, against one nothing matches (same cost, always false).
+    async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
+        let permit = self
+            .hashing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal)?;
+        tokio::task::spawn_blocking(move || {
+            let ok = match &hash {
+                Some(h) => gnuhealth::security::verify_password(&password, h),
+                None => {
+                    gnuhealth::security::verify_password(&password, dummy_hash());
+                    false
+                }
+            };
+            drop(permit);
+            ok
+        })
+        .await
+        .map_err(|_| ApiError::Internal)
     }
 
     /// A bearer token for `principal`, valid `lifetime` from `now` (Unix seconds).
@@ -187,6 +254,20 @@ impl Authenticator {
         }
         self.mac(&data)
     }
+}
+
+/// A hash no password matches, checked for unknown logins so that they cost as much time
+/// as known ones.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        use rand::RngCore;
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let mut secret = [0u8; 24];
+        rand::rng().fill_bytes(&mut secret);
+        gnuhealth::security::hash_scrypt(&URL_SAFE_NO_PAD.encode(secret), &salt).unwrap_or_default()
+    })
 }
 
 /// `Authorization: Bearer <token>`.

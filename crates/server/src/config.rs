@@ -29,6 +29,17 @@ pub struct Config {
     pub auth_cache_seconds: u64,
     /// Lifetime of bearer tokens, in seconds.
     pub token_seconds: i64,
+    /// Sign-in throttling, as trytond's `[session]` settings of the same meaning
+    /// (`timeout`, `max_attempt`, `max_attempt_ip_network`, `ip_network_4`,
+    /// `ip_network_6`); unset ones come from trytond's configuration file when
+    /// `tryton_config` is given, else trytond's defaults.
+    pub login_window_seconds: Option<i64>,
+    pub login_max_attempts: Option<i64>,
+    pub login_max_attempts_network: Option<i64>,
+    pub login_ipv4_prefix: Option<u8>,
+    pub login_ipv6_prefix: Option<u8>,
+    /// trytond's progressive delay (up to 2^failures − 1 s) before answering a sign-in.
+    pub login_delay: bool,
 }
 
 /// Every configuration key, as `GNUHEALTH_FHIR_<KEY>` reads them.
@@ -44,6 +55,12 @@ const KEYS: &[&str] = &[
     "max_count",
     "auth_cache_seconds",
     "token_seconds",
+    "login_window_seconds",
+    "login_max_attempts",
+    "login_max_attempts_network",
+    "login_ipv4_prefix",
+    "login_ipv6_prefix",
+    "login_delay",
 ];
 
 impl Default for Config {
@@ -60,6 +77,12 @@ impl Default for Config {
             max_count: 1000,
             auth_cache_seconds: 60,
             token_seconds: 3600,
+            login_window_seconds: None,
+            login_max_attempts: None,
+            login_max_attempts_network: None,
+            login_ipv4_prefix: None,
+            login_ipv6_prefix: None,
+            login_delay: true,
         }
     }
 }
@@ -91,6 +114,37 @@ impl Config {
             );
         };
         tryton_database_url(conf, name)
+    }
+
+    /// The sign-in throttling settings: ours, else trytond's `[session]`, else defaults.
+    pub fn throttle(&self) -> Result<gnuhealth::security::Throttle, String> {
+        let mut t = gnuhealth::security::Throttle::default();
+        if let Some(conf) = &self.tryton_config {
+            let ini = ini::Ini::load_from_file(conf).map_err(|e| {
+                format!("cannot read trytond configuration {}: {e}", conf.display())
+            })?;
+            if let Some(session) = ini.section(Some("session")) {
+                let get = |key: &str| session.get(key).and_then(|v| v.trim().parse::<i64>().ok());
+                t.window_seconds = get("timeout").unwrap_or(t.window_seconds);
+                t.max_attempts = get("max_attempt").unwrap_or(t.max_attempts);
+                t.max_attempts_network =
+                    get("max_attempt_ip_network").unwrap_or(t.max_attempts_network);
+                t.ipv4_prefix = get("ip_network_4")
+                    .and_then(|v| u8::try_from(v).ok())
+                    .unwrap_or(t.ipv4_prefix);
+                t.ipv6_prefix = get("ip_network_6")
+                    .and_then(|v| u8::try_from(v).ok())
+                    .unwrap_or(t.ipv6_prefix);
+            }
+        }
+        t.window_seconds = self.login_window_seconds.unwrap_or(t.window_seconds);
+        t.max_attempts = self.login_max_attempts.unwrap_or(t.max_attempts);
+        t.max_attempts_network = self
+            .login_max_attempts_network
+            .unwrap_or(t.max_attempts_network);
+        t.ipv4_prefix = self.login_ipv4_prefix.unwrap_or(t.ipv4_prefix).min(32);
+        t.ipv6_prefix = self.login_ipv6_prefix.unwrap_or(t.ipv6_prefix).min(128);
+        Ok(t)
     }
 
     pub fn base_url(&self) -> String {
@@ -157,6 +211,19 @@ mod tests {
             Some("postgresql://gh:pw@127.0.0.1:5432/health")
         );
         assert!(tryton_database_url(&dir.join("missing.conf"), "health").is_err());
+        std::fs::write(
+            &pg,
+            "[database]\nuri = postgresql://x/\n[session]\ntimeout = 60\nmax_attempt = 3\n",
+        )
+        .unwrap_or_default();
+        let cfg = Config {
+            tryton_config: Some(pg.clone()),
+            login_max_attempts: Some(4),
+            ..Config::default()
+        };
+        let t = cfg.throttle().unwrap_or_default();
+        assert_eq!((t.window_seconds, t.max_attempts), (60, 4));
+        assert_eq!(t.max_attempts_network, 300);
         std::fs::remove_dir_all(&dir).unwrap_or_default();
     }
 }

@@ -23,6 +23,8 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{message}")]
+    TooManyRequests { retry_after: u64, message: String },
     #[error("the database is unavailable, try again later")]
     Unavailable,
     #[error("internal error")]
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed(_) | ApiError::NotAcceptable(_) => "not-supported",
             ApiError::UnsupportedMediaType(_) => "not-supported",
+            ApiError::TooManyRequests { .. } => "throttled",
             ApiError::Unavailable => "transient",
             ApiError::Internal => "exception",
         }
@@ -104,6 +108,11 @@ impl IntoResponse for ApiError {
         }
         if matches!(self, ApiError::MethodNotAllowed(_)) {
             headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
         }
         if matches!(self, ApiError::Unavailable) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 
-/// How long a user's model access is reused before it is read again from GNU Health.
-const ACCESS_TTL_SECONDS: u64 = 5;
+/// How long the stamp of GNU Health's security tables is trusted before it is read again:
+/// changes of access rights take effect within this time.
+const ACCESS_STAMP_SECONDS: u64 = 1;
 
 /// Connect to the database and build the shared state of the server.
 pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::AppState>, String> {
@@ -33,10 +34,16 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
     Ok(Arc::new(app::AppState {
         db,
         base_url,
-        auth: auth::Authenticator::new(&secret, Duration::from_secs(cfg.auth_cache_seconds)),
-        access: moka::future::Cache::builder()
-            .max_capacity(10_000)
-            .time_to_live(Duration::from_secs(ACCESS_TTL_SECONDS))
+        auth: auth::Authenticator::new(
+            &secret,
+            Duration::from_secs(cfg.auth_cache_seconds),
+            cfg.throttle()?,
+            cfg.login_delay,
+        ),
+        policies: moka::future::Cache::builder().max_capacity(10_000).build(),
+        stamp: moka::future::Cache::builder()
+            .max_capacity(1)
+            .time_to_live(Duration::from_secs(ACCESS_STAMP_SECONDS))
             .build(),
         secret,
         token_seconds: cfg.token_seconds.max(1),

@@ -50,6 +50,19 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         seed: u64,
     },
+    /// Print, as JSON, what a GNU Health user may read through this server: model access,
+    /// record rules and field access for every model behind the served types.
+    Access {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// sqlite:///abs/path/health.sqlite or postgresql://user:pass@host:port/db
+        #[arg(long)]
+        database: Option<String>,
+        /// The user's login.
+        #[arg(long)]
+        login: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +86,10 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.starts_with(NO_SUCH_USER) => {
+            eprintln!("gnuhealth-fhir: {e}");
+            std::process::ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("gnuhealth-fhir: {e}");
             std::process::ExitCode::FAILURE
@@ -104,6 +121,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             serve(cfg, &url, secret.into_bytes()).await
         }
+        Command::Access {
+            config,
+            database,
+            login,
+        } => access_report(config, database, &login).await,
         Command::Demo {
             patients,
             db,
@@ -125,23 +147,62 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let mut cfg = Config::load(None)?;
             cfg.listen = listen;
-            // The demo needs no configuration: a fresh random key per run is fine, since
-            // only cursors are signed with it.
+            // The demo needs no configuration: a fresh random key per run is fine (cursors
+            // and tokens signed with it end with the run).
             let secret = cfg
                 .secret_key
                 .clone()
                 .map(String::into_bytes)
                 .unwrap_or_else(random_secret);
             let url = format!("sqlite://{}", db.display());
+            let others: Vec<String> = gnuhealth::demo::DEMO_COLLEAGUES
+                .iter()
+                .map(|(login, _, group)| format!("{login} ({group})"))
+                .collect();
             println!(
-                "GNU Health FHIR demo: {}/metadata\n  user: {}  password: {}",
+                "GNU Health FHIR demo: {}/metadata\n  user: {} (Health Doctor)  password: {}\n  \
+                 same password: {}",
                 cfg.base_url(),
                 gnuhealth::demo::DEMO_LOGIN,
-                gnuhealth::demo::DEMO_PASSWORD
+                gnuhealth::demo::DEMO_PASSWORD,
+                others.join(", ")
             );
             serve(cfg, &url, secret).await
         }
     }
+}
+
+/// The error of `access` for an unknown or inactive login (exit status 2).
+const NO_SUCH_USER: &str = "no active user";
+
+async fn access_report(
+    config: Option<PathBuf>,
+    database: Option<String>,
+    login: &str,
+) -> Result<(), String> {
+    let mut cfg = Config::load(config.as_deref())?;
+    if let Some(d) = database {
+        cfg.database = Some(d);
+    }
+    let db = gnuhealth::db::Database::connect(&cfg.database_url()?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let user = gnuhealth::security::find_active_user(&db, login)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{NO_SUCH_USER} with the login '{login}'"))?;
+    let models = gnuhealth::registry::all_models();
+    let policy = gnuhealth::access::Policy::load(&db, user.id, models)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut report = gnuhealth::access::report(&db, &policy, models)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(o) = report.as_object_mut() {
+        o.insert("login".into(), serde_json::Value::String(user.login));
+    }
+    println!("{report}");
+    Ok(())
 }
 
 fn random_secret() -> Vec<u8> {

@@ -474,6 +474,8 @@ async fn expired_and_revoked_tokens_are_refused() {
     let auth = Authenticator::new(
         b"test-secret-key-0123456789",
         std::time::Duration::from_secs(1),
+        gnuhealth::security::Throttle::default(),
+        false,
     );
     let principal = Principal {
         user_id: uid,

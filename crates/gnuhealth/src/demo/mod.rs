@@ -31,6 +31,11 @@ use rusqlite::{Connection, OpenFlags};
 /// Login and password of the demo user.
 pub const DEMO_LOGIN: &str = "demo";
 pub const DEMO_PASSWORD: &str = "demo-GNUHealth-2026";
+/// Further demo users (login, name, their one GNU Health group), same password.
+pub const DEMO_COLLEAGUES: &[(&str, &str, &str)] = &[
+    ("frontdesk", "Front Desk", "Health Front Desk"),
+    ("nurse", "Nurse Ana Pérez", "Health Nurse"),
+];
 
 /// What to generate.
 #[derive(Debug, Clone)]

@@ -631,9 +631,32 @@ fn users(conn: &Connection, site: &mut Site, dice: &mut Dice, clock: &mut Clock)
         "id": membership.next(), "user": 2, "group": doctor, "create_date": Stamp(t),
         "create_uid": 1,
     })?;
-    for (id, user) in [(1i64, 1i64), (2, 2)] {
+    let mut companies = vec![1i64, 2];
+    // Colleagues in other groups, to see what GNU Health's access rights change. Fixed
+    // salts: the dice stay as they were, and so does the rest of the data.
+    for (i, (login, name, group)) in super::DEMO_COLLEAGUES.iter().enumerate() {
+        let id = 3 + i as i64;
+        let group: i64 =
+            conn.query_row("SELECT id FROM res_group WHERE name = ?1", [group], |r| {
+                r.get(0)
+            })?;
+        let hash = crate::security::hash_scrypt(DEMO_PASSWORD, &[id as u8; 16])
+            .ok_or_else(|| GenError::Missing("scrypt parameters".into()))?;
+        insert!(conn, "res_user" {
+            "id": id, "name": *name, "active": true, "login": *login, "create_date": Stamp(t),
+            "create_uid": 1, "language": en, "password_hash": hash, "company": 1,
+            "company_filter": "one",
+        })?;
+        insert!(conn, "res_user-res_group" {
+            "id": membership.next(), "user": id, "group": group, "create_date": Stamp(t),
+            "create_uid": 1,
+        })?;
+        companies.push(id);
+    }
+    for (i, user) in companies.into_iter().enumerate() {
         insert!(conn, "res_user-company_company" {
-            "id": id, "company": 1, "create_date": Stamp(t), "create_uid": 1, "user": user,
+            "id": i as i64 + 1, "company": 1, "create_date": Stamp(t), "create_uid": 1,
+            "user": user,
         })?;
     }
     Ok(())

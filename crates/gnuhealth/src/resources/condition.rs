@@ -10,7 +10,9 @@ use fhir::datatypes::{
 use fhir::resources::condition::{Condition, ConditionEvidence};
 use serde_json::Value;
 
-use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
+use super::{
+    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
+};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, fhir_datetime};
 
@@ -138,6 +140,130 @@ pub static CONDITION: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.patient.disease", "r")],
+    // The ICD-10 code and name are the value of `pathology`, the procedure's of `pcs_code`.
+    // The treatment sub-extensions go as a whole (an extension left without value would be
+    // invalid), and the notes cannot be told apart. Category and verification status are
+    // constant; the recorded date is `create_date`, not access-controlled.
+    fields: &[
+        FieldUse::required(
+            "gnuhealth.patient.disease",
+            "patient",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "pathology",
+            &["code"],
+            &["code"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "status",
+            &["clinicalStatus"],
+            &["clinical-status"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "is_active",
+            &["clinicalStatus"],
+            &["clinical-status"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "healed_date",
+            &["clinicalStatus", "abatementDateTime"],
+            &["clinical-status", "abatement-date"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "disease_severity",
+            &["severity"],
+            &["severity"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "diagnosed_date",
+            &["onsetDateTime"],
+            &["onset-date"],
+        ),
+        FieldUse::new("gnuhealth.patient.disease", "age", &["onsetAge"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "est_dodx",
+            &["extension[url$=/StructureDefinition/condition-onset-estimated]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "healthprof",
+            &["asserter", "recorder"],
+            &["asserter"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "institution",
+            &["extension[url$=/StructureDefinition/condition-institution]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "lab_test",
+            &["evidence"],
+            &["evidence-detail"],
+        ),
+        FieldUse::new("gnuhealth.patient.disease", "short_comment", &["note"], &[]),
+        FieldUse::new("gnuhealth.patient.disease", "extra_info", &["note"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "treatment_description",
+            &["note"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "is_infectious",
+            &["extension[url$=/StructureDefinition/condition-infectious]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "is_on_treatment",
+            &["extension[url$=/StructureDefinition/condition-treatment]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "date_start_treatment",
+            &["extension[url$=/StructureDefinition/condition-treatment]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "date_stop_treatment",
+            &["extension[url$=/StructureDefinition/condition-treatment]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "pcs_code",
+            &["extension[url$=/StructureDefinition/condition-treatment]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "pregnancy_warning",
+            &["extension[url$=/StructureDefinition/condition-pregnancy-warning]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.disease",
+            "weeks_of_pregnancy",
+            &["extension[url$=/StructureDefinition/condition-weeks-of-pregnancy]"],
+            &[],
+        ),
+    ],
 };
 
 super::int_loader!(load_conditions);
@@ -360,6 +486,14 @@ fn extensions(ctx: &Context, row: &Row) -> Vec<Extension> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(
+            &CONDITION,
+            &["verification-status", "category", "recorded-date"],
+        );
+    }
 
     #[test]
     fn clinical_status_derivation() {

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::observation::practitioners;
 use super::{
-    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
+    to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::fhir_datetime;
@@ -269,6 +270,77 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.lab", "r")],
+    // The test type's code, name and category are the value of `test` (required: it is
+    // the code), the ICD-10 code and name that of `pathology`. The analytes, the requests
+    // matched for `basedOn` and the attached files are read as whole models.
+    fields: &[
+        FieldUse::new("gnuhealth.lab", "name", &["identifier"], &["identifier"]),
+        FieldUse::required("gnuhealth.lab", "state", &["status"], &["status"]),
+        FieldUse::required(
+            "gnuhealth.lab",
+            "test",
+            &["code", "category", "basedOn"],
+            &["code", "category", "based-on"],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "patient",
+            &["subject", "basedOn"],
+            &["patient", "subject", "based-on"],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "source_type",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::new("gnuhealth.lab", "other_source", &["subject"], &[]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "request_order",
+            &["basedOn"],
+            &["based-on"],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "date_analysis",
+            &["effectiveDateTime"],
+            &["date"],
+        ),
+        FieldUse::new("gnuhealth.lab", "validation_date", &["issued"], &["issued"]),
+        FieldUse::new("gnuhealth.lab", "done_date", &["issued"], &["issued"]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "pathologist",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new("gnuhealth.lab", "done_by", &["performer"], &["performer"]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "validated_by",
+            &["resultsInterpreter"],
+            &["results-interpreter"],
+        ),
+        FieldUse::new("gnuhealth.lab", "specimen_type", &["specimen"], &[]),
+        FieldUse::new("gnuhealth.lab", "results", &["conclusion"], &[]),
+        FieldUse::new("gnuhealth.lab", "diagnosis", &["conclusion"], &[]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "pathology",
+            &["conclusionCode"],
+            &["conclusion"],
+        ),
+        FieldUse::new("gnuhealth.lab.test.critearea", "", &["result"], &["result"]),
+        FieldUse::new(
+            "gnuhealth.patient.lab.test",
+            "",
+            &["basedOn"],
+            &["based-on"],
+        ),
+        FieldUse::new("ir.attachment", "", &["presentedForm"], &[]),
+    ],
 };
 
 super::int_loader!(load_reports);
@@ -525,6 +597,11 @@ mod tests {
         Context {
             base_url: "https://h.example/fhir".into(),
         }
+    }
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&DIAGNOSTIC_REPORT, &[]);
     }
 
     #[test]

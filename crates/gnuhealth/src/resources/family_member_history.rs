@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::condition::icd10;
 use super::patient::GENDER_SYSTEM;
-use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
+use super::{
+    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
+};
 use crate::db::{Database, DbError};
 use crate::tryton::fhir_datetime;
 
@@ -164,6 +166,36 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.patient.family.diseases", "r")],
+    // `relationship` (required) comes from `relative` and its side `xory`. The ICD-10 code
+    // and name are the value of `disease`. The status is constant and the date is
+    // `create_date`, not access-controlled.
+    fields: &[
+        FieldUse::required(
+            "gnuhealth.patient.family.diseases",
+            "patient",
+            &["patient"],
+            &["patient"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.family.diseases",
+            "relative",
+            &["relationship", "sex"],
+            &["relationship", "sex"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.family.diseases",
+            "xory",
+            &["relationship"],
+            &["relationship"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.family.diseases",
+            "disease",
+            &["condition"],
+            &["code"],
+        ),
+    ],
 };
 
 super::int_loader!(load_histories);
@@ -278,6 +310,11 @@ pub fn sex(relative: &str) -> Option<CodeableConcept> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&FAMILY_MEMBER_HISTORY, &["date", "status"]);
+    }
 
     #[test]
     fn role_codes() {

@@ -140,6 +140,8 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.vaccination", "r")],
+    fields: &[],
 };
 
 super::int_loader!(load_immunizations);

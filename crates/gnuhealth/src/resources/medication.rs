@@ -11,7 +11,9 @@ use fhir::datatypes::{CodeableConcept, Coding, Quantity, UCUM};
 use fhir::resources::medication::{Medication, MedicationIngredient, Ratio};
 use serde_json::Value;
 
-use super::{Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
+use super::{
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
+};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::newest;
 
@@ -74,6 +76,83 @@ pub static MEDICATION: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.medicament", "r"), ("product.product", "pp")],
+    // The product's code, name and active flag are `product.product` / `product.template`
+    // fields (models of this type); drug form and dose unit codes and names are the value
+    // of the medicament field pointing to them.
+    fields: &[
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "product",
+            &["code", "status"],
+            &["code", "status"],
+        ),
+        FieldUse::new("gnuhealth.medicament", "active", &["status"], &["status"]),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "form",
+            &["form", "ingredient.strength.denominator"],
+            &["form"],
+        ),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "active_component",
+            &["ingredient"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "strength",
+            &["ingredient.strength"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "unit",
+            &[
+                "ingredient.strength.numerator.unit",
+                "ingredient.strength.numerator.system",
+                "ingredient.strength.numerator.code",
+            ],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.medicament", "sol_conc", &["amount"], &[]),
+        FieldUse::new("gnuhealth.medicament", "sol_vol", &["amount"], &[]),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "sol_conc_unit",
+            &[
+                "amount.numerator.unit",
+                "amount.numerator.system",
+                "amount.numerator.code",
+            ],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.medicament",
+            "sol_vol_unit",
+            &[
+                "amount.denominator.unit",
+                "amount.denominator.system",
+                "amount.denominator.code",
+            ],
+            &[],
+        ),
+        FieldUse::new("product.product", "code", &["code.coding"], &["code"]),
+        FieldUse::new("product.product", "active", &["status"], &["status"]),
+        FieldUse::new(
+            "product.product",
+            "template",
+            &["code.text", "code.coding.display"],
+            &[],
+        ),
+        FieldUse::new(
+            "product.template",
+            "name",
+            &["code.text", "code.coding.display"],
+            &[],
+        ),
+    ],
 };
 
 super::int_loader!(load_medications);
@@ -232,6 +311,11 @@ mod tests {
         Context {
             base_url: "https://fhir.example.org/fhir".into(),
         }
+    }
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&MEDICATION, &[]);
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.patient.medication", "r")],
+    fields: &[],
 };
 
 super::int_loader!(load_statements);

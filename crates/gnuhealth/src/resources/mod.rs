@@ -58,6 +58,59 @@ pub struct ResourceDef {
     pub last_updated: &'static str,
     pub params: &'static [SearchParam],
     pub load: Loader,
+    /// The table alias of each model whose rows the FROM clause holds: record rules of
+    /// those models become conditions there. A rule on a model without an alias here
+    /// cannot be applied, so the type is refused to users it concerns.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Where the elements come from, for Tryton's field access.
+    pub fields: &'static [FieldUse],
+}
+
+/// Elements that come from one Tryton field — or, with an empty `field`, from the rows of a
+/// whole (child) model. When the user may not read it, the elements are left out and the
+/// search parameters that read it are refused, as trytond refuses reading or searching a
+/// denied field.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldUse {
+    pub model: &'static str,
+    pub field: &'static str,
+    /// Paths of the elements: `a.b` descends (through arrays); `a[k=v]` / `a[k$=v]` are the
+    /// items of array `a` whose `k` equals / ends with `v`.
+    pub elements: &'static [&'static str],
+    pub params: &'static [&'static str],
+    /// The elements are mandatory in R4: without the field the resource cannot be
+    /// served at all, so the whole type is refused.
+    pub required: bool,
+}
+
+impl FieldUse {
+    pub const fn new(
+        model: &'static str,
+        field: &'static str,
+        elements: &'static [&'static str],
+        params: &'static [&'static str],
+    ) -> FieldUse {
+        FieldUse {
+            model,
+            field,
+            elements,
+            params,
+            required: false,
+        }
+    }
+
+    /// A field whose elements R4 requires.
+    pub const fn required(
+        model: &'static str,
+        field: &'static str,
+        elements: &'static [&'static str],
+        params: &'static [&'static str],
+    ) -> FieldUse {
+        FieldUse {
+            required: true,
+            ..FieldUse::new(model, field, elements, params)
+        }
+    }
 }
 
 /// A static condition on the rows of a resource type.

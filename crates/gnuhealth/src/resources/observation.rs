@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::diagnostic_report::{children, request_link, request_link_no_patient, subject};
 use super::{
-    Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
+    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
+    to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_datetime, newest};
@@ -148,6 +149,164 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[
+        ("gnuhealth.lab.test.critearea", "r"),
+        ("gnuhealth.lab", "l"),
+    ],
+    // `status` (required) is derived from `excluded`, the values and the report's `state`,
+    // so all of them are required; so is the link to the report, which every report
+    // element goes through. The unit's code and name are the value of `units`; the
+    // request matched for `basedOn` is read as a whole model. The category is constant.
+    fields: &[
+        FieldUse::required("gnuhealth.lab.test.critearea", "code", &["code"], &["code"]),
+        FieldUse::required("gnuhealth.lab.test.critearea", "name", &["code"], &[]),
+        FieldUse::required(
+            "gnuhealth.lab.test.critearea",
+            "result",
+            &[
+                "valueQuantity",
+                "interpretation",
+                "status",
+                "dataAbsentReason",
+            ],
+            &["value-string"],
+        ),
+        FieldUse::required(
+            "gnuhealth.lab.test.critearea",
+            "result_text",
+            &["valueString", "note", "status", "dataAbsentReason"],
+            &["value-string"],
+        ),
+        FieldUse::required(
+            "gnuhealth.lab.test.critearea",
+            "excluded",
+            &["status", "dataAbsentReason"],
+            &["status"],
+        ),
+        FieldUse::required(
+            "gnuhealth.lab.test.critearea",
+            "gnuhealth_lab_id",
+            &[
+                "subject",
+                "status",
+                "effectiveDateTime",
+                "issued",
+                "performer",
+                "specimen",
+                "basedOn",
+                "dataAbsentReason",
+            ],
+            &[
+                "patient",
+                "subject",
+                "date",
+                "status",
+                "performer",
+                "based-on",
+            ],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "units",
+            &[
+                "valueQuantity.unit",
+                "valueQuantity.system",
+                "valueQuantity.code",
+                "referenceRange.low.unit",
+                "referenceRange.low.system",
+                "referenceRange.low.code",
+                "referenceRange.high.unit",
+                "referenceRange.high.system",
+                "referenceRange.high.code",
+            ],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "lower_limit",
+            &["referenceRange.low", "interpretation"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "upper_limit",
+            &["referenceRange.high", "interpretation"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "normal_range",
+            &["referenceRange.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "warning",
+            &["interpretation"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab.test.critearea",
+            "test_method",
+            &["method"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.lab.test.critearea", "remarks", &["note"], &[]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "patient",
+            &["subject", "basedOn"],
+            &["patient", "subject", "based-on"],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "source_type",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::new("gnuhealth.lab", "other_source", &["subject"], &[]),
+        FieldUse::required(
+            "gnuhealth.lab",
+            "state",
+            &["status", "dataAbsentReason"],
+            &["status"],
+        ),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "date_analysis",
+            &["effectiveDateTime"],
+            &["date"],
+        ),
+        FieldUse::new("gnuhealth.lab", "validation_date", &["issued"], &[]),
+        FieldUse::new("gnuhealth.lab", "done_date", &["issued"], &[]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "pathologist",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new("gnuhealth.lab", "done_by", &["performer"], &["performer"]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "validated_by",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new("gnuhealth.lab", "specimen_type", &["specimen"], &[]),
+        FieldUse::new(
+            "gnuhealth.lab",
+            "request_order",
+            &["basedOn"],
+            &["based-on"],
+        ),
+        FieldUse::new("gnuhealth.lab", "test", &["basedOn"], &["based-on"]),
+        FieldUse::new(
+            "gnuhealth.patient.lab.test",
+            "",
+            &["basedOn"],
+            &["based-on"],
+        ),
+    ],
 };
 
 super::int_loader!(load_observations);
@@ -479,6 +638,11 @@ fn simple_unit_with_exponent(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::db::Val;
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&OBSERVATION, &["category"]);
+    }
 
     #[test]
     fn status_derivation() {

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::patient::{PartyChildren, PersonChildren, person_identifiers};
 use super::practitioner::with_party_identifiers;
-use super::{Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
+use super::{
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
+};
 use crate::db::{Database, DbError, Row};
 use crate::tryton::newest;
 
@@ -148,6 +150,72 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.institution", "r"), ("party.party", "p")],
+    // The party as for Patient (see there); the country and subdivision of an address are
+    // part of the address rows. The `prov` type is constant: only the institution type's
+    // coding and the texts go with `institution_type`.
+    fields: &[
+        FieldUse::new(
+            "gnuhealth.institution",
+            "code",
+            &["identifier[system$=/sid/institution-code]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "gnuhealth.institution",
+            "institution_type",
+            &[
+                "type.coding[system$=/CodeSystem/institution-type]",
+                "type.text",
+            ],
+            &["type"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "ref",
+            &["identifier[system$=/sid/puid]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "federation_account",
+            &["identifier[system$=/sid/federation-account]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "code",
+            &["identifier[system$=/sid/party-code]"],
+            &["identifier"],
+        ),
+        FieldUse::new("party.party", "name", &["name"], &["name"]),
+        FieldUse::new("party.party", "active", &["active"], &["active"]),
+        FieldUse::new("party.contact_mechanism", "", &["telecom", "contact"], &[]),
+        FieldUse::new(
+            "party.address",
+            "",
+            &["address"],
+            &[
+                "address",
+                "address-city",
+                "address-postalcode",
+                "address-state",
+                "address-country",
+            ],
+        ),
+        FieldUse::new(
+            "gnuhealth.person_alternative_identification",
+            "",
+            &[
+                "identifier[system$=/sid/country-id]",
+                "identifier[system$=/sid/passport]",
+                "identifier[system$=/sid/medical-record]",
+                "identifier[system$=/sid/federation-account]",
+                "identifier[system$=/sid/other-id]",
+            ],
+            &["identifier"],
+        ),
+    ],
 };
 
 super::int_loader!(load_organizations);
@@ -279,6 +347,11 @@ mod tests {
         Context {
             base_url: "https://fhir.example.org/fhir".into(),
         }
+    }
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&ORGANIZATION, &[]);
     }
 
     #[test]

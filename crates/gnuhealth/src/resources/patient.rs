@@ -12,7 +12,8 @@ use fhir::resources::patient::{Patient, PatientCommunication, PatientContact, Pa
 use serde_json::Value;
 
 use super::{
-    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
+    to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, fhir_datetime, newest};
@@ -339,6 +340,126 @@ pub static PATIENT: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.patient", "r"), ("party.party", "p")],
+    // The person's own columns are `party.party` fields (as trytond stores them, not the
+    // patient's function fields). The joined child tables count as whole models. Country,
+    // subdivision, language and death-certificate values read through a many2one belong to
+    // that field. The DU address and the party's own addresses can both be `home`, and the
+    // party's and an alternative federation id share a system: hiding one hides both.
+    fields: &[
+        FieldUse::new(
+            "party.party",
+            "ref",
+            &["identifier[system$=/sid/puid]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "federation_account",
+            &["identifier[system$=/sid/federation-account]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "code",
+            &["identifier[system$=/sid/party-code]"],
+            &["identifier"],
+        ),
+        FieldUse::new("party.party", "active", &["active"], &["active"]),
+        FieldUse::new("party.party", "name", &["name.given"], &["given", "name"]),
+        FieldUse::new(
+            "party.party",
+            "lastname",
+            &["name.family"],
+            &["family", "name"],
+        ),
+        FieldUse::new("party.party", "gender", &["gender"], &["gender"]),
+        FieldUse::new("party.party", "dob", &["birthDate"], &["birthdate"]),
+        FieldUse::new(
+            "party.party",
+            "deceased",
+            &["deceasedBoolean"],
+            &["deceased"],
+        ),
+        FieldUse::new("party.party", "dod", &["deceasedDateTime"], &[]),
+        FieldUse::new(
+            "party.party",
+            "death_certificate",
+            &["deceasedDateTime"],
+            &[],
+        ),
+        FieldUse::new("party.party", "marital_status", &["maritalStatus"], &[]),
+        FieldUse::new("party.party", "photo", &["photo"], &[]),
+        FieldUse::new("party.party", "replaced_by", &["link"], &[]),
+        FieldUse::new(
+            "party.party",
+            "du",
+            &["address[use=home]"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new("gnuhealth.patient", "active", &["active"], &["active"]),
+        FieldUse::new(
+            "gnuhealth.patient",
+            "biological_sex",
+            &["extension[url=http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex]"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient",
+            "primary_care_doctor",
+            &["generalPractitioner"],
+            &["general-practitioner"],
+        ),
+        FieldUse::new(
+            "gnuhealth.death_certificate",
+            "",
+            &["deceasedDateTime"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.death_certificate",
+            "dod",
+            &["deceasedDateTime"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.person_name",
+            "",
+            &["name"],
+            &["family", "given", "name"],
+        ),
+        FieldUse::new(
+            "party.contact_mechanism",
+            "",
+            &["telecom", "contact"],
+            &["telecom", "phone", "email"],
+        ),
+        FieldUse::new(
+            "gnuhealth.du",
+            "",
+            &["address[use=home]"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new(
+            "party.address",
+            "",
+            &["address"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new(
+            "gnuhealth.person_alternative_identification",
+            "",
+            &[
+                "identifier[system$=/sid/country-id]",
+                "identifier[system$=/sid/passport]",
+                "identifier[system$=/sid/medical-record]",
+                "identifier[system$=/sid/federation-account]",
+                "identifier[system$=/sid/other-id]",
+            ],
+            &["identifier"],
+        ),
+        FieldUse::new("party.party.lang", "", &["communication"], &[]),
+    ],
 };
 
 super::int_loader!(load_patients);
@@ -789,5 +910,140 @@ impl PartyChildren<'_> {
             })
             .into_iter()
             .collect()
+    }
+}
+
+/// Checks of the `fields` of every resource type, shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod field_checks {
+    use crate::resources::ResourceDef;
+
+    /// The Tryton models (GNU Health 5.0 `ir_model.model`) whose fields or rows the served
+    /// types read.
+    pub(crate) const TRYTON_MODELS: &[&str] = &[
+        "party.party",
+        "party.address",
+        "party.contact_mechanism",
+        "party.party.lang",
+        "product.product",
+        "product.template",
+        "ir.attachment",
+        "gnuhealth.patient",
+        "gnuhealth.person_name",
+        "gnuhealth.person_alternative_identification",
+        "gnuhealth.du",
+        "gnuhealth.death_certificate",
+        "gnuhealth.healthprofessional",
+        "gnuhealth.hp_specialty",
+        "gnuhealth.institution",
+        "gnuhealth.patient.disease",
+        "gnuhealth.lab",
+        "gnuhealth.lab.test.critearea",
+        "gnuhealth.patient.lab.test",
+        "gnuhealth.surgery",
+        "gnuhealth.surgery_team",
+        "gnuhealth.surgery.complication",
+        "gnuhealth.operation",
+        "gnuhealth.patient.procedure",
+        "gnuhealth.patient.family.diseases",
+        "gnuhealth.medicament",
+        "gnuhealth.patient.medication",
+        "gnuhealth.prescription.line",
+        "gnuhealth.vaccination",
+    ];
+
+    fn is_name(s: &str) -> bool {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+
+    /// `a.b`, each step a name optionally filtered by `[k=v]` or `[k$=v]`.
+    fn is_path(path: &str) -> bool {
+        // A filter value may hold dots (URLs): split on the dots outside brackets.
+        let mut steps = Vec::new();
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (i, c) in path.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                '.' if depth == 0 => {
+                    steps.push(&path[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        steps.push(&path[start..]);
+        steps.iter().all(|step| match step.split_once('[') {
+            None => is_name(step),
+            Some((key, filter)) => {
+                let Some(filter) = filter.strip_suffix(']') else {
+                    return false;
+                };
+                let (k, v) = match filter.split_once("$=") {
+                    Some(kv) => kv,
+                    None => filter.split_once('=').unwrap_or(("", "")),
+                };
+                is_name(key) && is_name(k) && !v.is_empty()
+            }
+        })
+    }
+
+    /// Every use of `def` names a known model, a field spelled as Tryton spells it, at
+    /// least one well-formed element path, and only parameters `def` has; every parameter
+    /// of `def` but `constant` (those reading no field) is refused with some use.
+    pub(crate) fn check(def: &ResourceDef, constant: &[&str]) {
+        let t = def.type_name;
+        assert!(!def.fields.is_empty(), "{t} has no field uses");
+        for u in def.fields {
+            let what = format!("{t}: {}.{}", u.model, u.field);
+            assert!(TRYTON_MODELS.contains(&u.model), "{what}: unknown model");
+            assert!(u.field.is_empty() || is_name(u.field), "{what}: field name");
+            assert!(!u.elements.is_empty(), "{what}: no elements");
+            for e in u.elements {
+                assert!(is_path(e), "{what}: element path {e}");
+            }
+            for p in u.params {
+                assert!(
+                    *p == "_id" || def.params.iter().any(|sp| sp.name == *p),
+                    "{what}: {t} has no search parameter {p}"
+                );
+            }
+        }
+        for sp in def.params {
+            let used = def.fields.iter().any(|u| u.params.contains(&sp.name));
+            assert!(
+                used != constant.contains(&sp.name),
+                "{t}: parameter {} is {} a field use",
+                sp.name,
+                if used { "constant but in" } else { "in no" }
+            );
+        }
+        // Each main model of the type is read somewhere.
+        for m in def.models {
+            assert!(
+                def.fields.iter().any(|u| u.model == *m),
+                "{t}: no use of {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_checked() {
+        assert!(is_path("birthDate"));
+        assert!(is_path("extension[url=http://a.b/c].extension[url=start]"));
+        assert!(is_path("identifier[system$=/sid/puid]"));
+        assert!(!is_path("identifier[system$=/sid/puid"));
+        assert!(!is_path("a..b"));
+        assert!(!is_path("a[=x]"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_uses() {
+        field_checks::check(&PATIENT, &[]);
     }
 }

@@ -15,7 +15,8 @@ use super::patient::{
     NAME_JOIN, PersonChildren, du_address, gender, person_identifiers, photo, sid,
 };
 use super::{
-    Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
+    to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_date, newest};
@@ -82,6 +83,102 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    aliases: &[("gnuhealth.healthprofessional", "r"), ("party.party", "p")],
+    // The person party as for Patient (see there), without what only a patient has
+    // (emergency contacts, death, marital status, replacement), plus the licence code and
+    // the specialties (whose names are part of the specialty rows).
+    fields: &[
+        FieldUse::new(
+            "gnuhealth.healthprofessional",
+            "code",
+            &["identifier[system$=/sid/hp-license]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "gnuhealth.healthprofessional",
+            "active",
+            &["active"],
+            &["active"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "ref",
+            &["identifier[system$=/sid/puid]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "federation_account",
+            &["identifier[system$=/sid/federation-account]"],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party",
+            "code",
+            &["identifier[system$=/sid/party-code]"],
+            &["identifier"],
+        ),
+        FieldUse::new("party.party", "active", &["active"], &["active"]),
+        FieldUse::new("party.party", "name", &["name.given"], &["given", "name"]),
+        FieldUse::new(
+            "party.party",
+            "lastname",
+            &["name.family"],
+            &["family", "name"],
+        ),
+        FieldUse::new("party.party", "gender", &["gender"], &["gender"]),
+        FieldUse::new("party.party", "dob", &["birthDate"], &[]),
+        FieldUse::new("party.party", "photo", &["photo"], &[]),
+        FieldUse::new(
+            "party.party",
+            "du",
+            &["address[use=home]"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new("gnuhealth.hp_specialty", "", &["qualification"], &[]),
+        FieldUse::new(
+            "gnuhealth.person_name",
+            "",
+            &["name"],
+            &["family", "given", "name"],
+        ),
+        FieldUse::new(
+            "party.contact_mechanism",
+            "",
+            &["telecom"],
+            &["telecom", "phone", "email"],
+        ),
+        FieldUse::new(
+            "gnuhealth.du",
+            "",
+            &["address[use=home]"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new(
+            "party.address",
+            "",
+            &["address"],
+            &["address", "address-city", "address-postalcode"],
+        ),
+        FieldUse::new(
+            "gnuhealth.person_alternative_identification",
+            "",
+            &[
+                "identifier[system$=/sid/country-id]",
+                "identifier[system$=/sid/passport]",
+                "identifier[system$=/sid/medical-record]",
+                "identifier[system$=/sid/federation-account]",
+                "identifier[system$=/sid/other-id]",
+            ],
+            &["identifier"],
+        ),
+        FieldUse::new(
+            "party.party.lang",
+            "",
+            &["communication"],
+            &["communication"],
+        ),
+    ],
 };
 
 /// `first`, then the identifier paths of the person party `p` (as Patient searches them):
@@ -215,6 +312,11 @@ mod tests {
         Context {
             base_url: "https://fhir.example.org/fhir".into(),
         }
+    }
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&PRACTITIONER, &[]);
     }
 
     #[test]

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::diagnostic_report::children;
 use super::{
-    Context, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
-    to_json,
+    Context, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
+    meta, to_json,
 };
 use crate::db::{Database, DbError, Row, Sql};
 use crate::tryton::{fhir_datetime, newest};
@@ -180,6 +180,154 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
         ),
     ],
     load,
+    // Three tables under one union: no alias to put a rule on.
+    aliases: &[],
+    // One list for the three tables: an element is left out of every Procedure when one of
+    // its sources is denied. Procedure, pathology and operating-room names are the value of
+    // the field that points to them; team and complication rows are whole models. An
+    // operation line takes its surgery's data through `surgery` (so its subject and status).
+    fields: &[
+        FieldUse::required(
+            "gnuhealth.surgery",
+            "patient",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::required("gnuhealth.surgery", "state", &["status"], &["status"]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "code",
+            &["identifier"],
+            &["identifier"],
+        ),
+        FieldUse::new("gnuhealth.surgery", "description", &["code.text"], &[]),
+        FieldUse::new("gnuhealth.surgery", "main_procedure", &["code"], &["code"]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "surgical_intervention",
+            &["code"],
+            &["code"],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "surgery_date",
+            &["performedPeriod.start"],
+            &["date"],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "surgery_end_date",
+            &["performedPeriod.end"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "surgeon",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "anesthetist",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new("gnuhealth.surgery", "signed_by", &["recorder"], &[]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "institution",
+            &["performer.onBehalfOf"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.surgery", "operating_room", &["location"], &[]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "pathology",
+            &["reasonCode"],
+            &["reason-code"],
+        ),
+        FieldUse::new("gnuhealth.surgery", "laterality", &["bodySite"], &[]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "classification",
+            &["category.text"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.surgery", "extra_info", &["note"], &[]),
+        FieldUse::new("gnuhealth.surgery", "anesthesia_report", &["note"], &[]),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "postoperative_guidelines",
+            &["followUp"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "discharge_instructions",
+            &["followUp"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "complications_notes",
+            &["complication"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.surgery_team", "", &["performer"], &["performer"]),
+        FieldUse::new("gnuhealth.surgery.complication", "", &["complication"], &[]),
+        FieldUse::required(
+            "gnuhealth.operation",
+            "surgery",
+            &[
+                "partOf",
+                "subject",
+                "status",
+                "category",
+                "performedPeriod",
+                "performer",
+                "recorder",
+                "location",
+                "reasonCode",
+            ],
+            &[
+                "patient",
+                "subject",
+                "status",
+                "date",
+                "performer",
+                "reason-code",
+                "category",
+            ],
+        ),
+        FieldUse::new("gnuhealth.operation", "procedure", &["code"], &["code"]),
+        FieldUse::new("gnuhealth.operation", "notes", &["note"], &[]),
+        FieldUse::required(
+            "gnuhealth.patient.procedure",
+            "patient",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.procedure",
+            "procedure",
+            &["code"],
+            &["code"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.procedure",
+            "pdate",
+            &["performedDateTime"],
+            &["date"],
+        ),
+        FieldUse::new("gnuhealth.patient.procedure", "reference", &["partOf"], &[]),
+        FieldUse::new("gnuhealth.patient.procedure", "comments", &["note"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.procedure",
+            "ctx",
+            &["category"],
+            &["category"],
+        ),
+    ],
 };
 
 /// The ids of one source table among FHIR ids `<prefix><integer>` (only the canonical
@@ -534,6 +682,11 @@ fn performers(
 mod tests {
     use super::*;
     use crate::db::Val;
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&PROCEDURE, &[]);
+    }
 
     #[test]
     fn ids_by_prefix() {

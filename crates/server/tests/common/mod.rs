@@ -1,5 +1,7 @@
 //! A server on a small embedded demo database, started once per test binary on a free
 //! loopback port, with helpers to call it.
+// Several test binaries share this module, each using a part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -19,7 +21,9 @@ pub fn server() -> &'static TestServer {
 
 fn start() -> TestServer {
     // Cargo's scratch directory for integration tests: one file, rebuilt on every run.
-    let db_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("http-test-demo.sqlite");
+    // One database per test binary: each may change its own.
+    let db_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}-test-demo.sqlite", env!("CARGO_CRATE_NAME")));
     let _ = std::fs::remove_file(&db_path);
     let opts = gnuhealth::demo::DemoOptions {
         patients: PATIENTS,
@@ -50,6 +54,8 @@ fn start() -> TestServer {
             };
             let cfg = gnuhealth_fhir::config::Config {
                 listen: addr.to_string(),
+                // The throttling tests count failures; they need no random waits.
+                login_delay: false,
                 ..Default::default()
             };
             let url = format!("sqlite://{}", path.display());
@@ -77,6 +83,16 @@ pub fn client() -> reqwest::Client {
 
 /// GET with the demo user's credentials; returns status and JSON body.
 pub async fn get(path: &str) -> (u16, serde_json::Value) {
+    get_as(gnuhealth::demo::DEMO_LOGIN, path).await
+}
+
+/// GET as one of the demo users (they share a password).
+pub async fn get_as(login: &str, path: &str) -> (u16, serde_json::Value) {
+    get_with(login, gnuhealth::demo::DEMO_PASSWORD, path).await
+}
+
+/// GET with these credentials.
+pub async fn get_with(login: &str, password: &str, path: &str) -> (u16, serde_json::Value) {
     let s = server();
     let url = if path.starts_with("http") {
         path.to_owned()
@@ -85,10 +101,7 @@ pub async fn get(path: &str) -> (u16, serde_json::Value) {
     };
     let resp = client()
         .get(url)
-        .basic_auth(
-            gnuhealth::demo::DEMO_LOGIN,
-            Some(gnuhealth::demo::DEMO_PASSWORD),
-        )
+        .basic_auth(login, Some(password))
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"));
@@ -119,12 +132,17 @@ pub fn link(bundle: &serde_json::Value, relation: &str) -> Option<String> {
 
 /// Every id a search returns, following `next` links.
 pub async fn all_ids(path: &str) -> Vec<String> {
-    let (status, mut page) = get(path).await;
+    all_ids_as(gnuhealth::demo::DEMO_LOGIN, path).await
+}
+
+/// Every id a search returns for one of the demo users, following `next` links.
+pub async fn all_ids_as(login: &str, path: &str) -> Vec<String> {
+    let (status, mut page) = get_as(login, path).await;
     assert_eq!(status, 200, "{path}: {page}");
     let mut out = ids(&page);
     let mut guard = 0;
     while let Some(next) = link(&page, "next") {
-        let (status, p) = get(&next).await;
+        let (status, p) = get_as(login, &next).await;
         assert_eq!(status, 200, "{next}: {p}");
         out.extend(ids(&p));
         page = p;
