@@ -91,7 +91,8 @@ pub static MEDICATION: ResourceDef = ResourceDef {
         FieldUse::new(
             "gnuhealth.medicament",
             "form",
-            &["form", "ingredient.strength.denominator"],
+            // The strength's denominator: a ratio needs both terms (rat-1).
+            &["form", "ingredient.strength"],
             &["form"],
         ),
         FieldUse::new(

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::diagnostic_report::children;
 use super::observation::is_ucum;
 use super::{
-    Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta, to_json,
+    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
+    to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::fhir_datetime;
@@ -89,7 +90,188 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
     ],
     load,
     aliases: &[("gnuhealth.patient.medication", "r")],
-    fields: &[],
+    // `status` (required) is derived from four fields, all required. The medicament's
+    // product name, the ICD-10 indication, and the unit, form, route and common dosage codes
+    // and names are the value of the field pointing to them. Every dosage field also
+    // feeds the dosage text. The prescription's lines are read as a whole model. The
+    // assertion date is `create_date`, not access-controlled.
+    fields: &[
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "patient",
+            &["subject"],
+            &["patient", "subject"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "medicament",
+            &["medicationReference", "basedOn"],
+            &["medication"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "is_active",
+            &["status", "statusReason"],
+            &["status"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "discontinued",
+            &["status", "statusReason"],
+            &["status"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "course_completed",
+            &["status", "statusReason"],
+            &["status"],
+        ),
+        FieldUse::required(
+            "gnuhealth.patient.medication",
+            "end_treatment",
+            &["status", "statusReason", "effectivePeriod.end"],
+            &["status"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "discontinued_reason",
+            &["statusReason"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "start_treatment",
+            &["effectivePeriod.start"],
+            &["effective"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "healthprof",
+            &["informationSource"],
+            &["source"],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "indication",
+            &["reasonCode"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.patient.medication", "notes", &["note"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "adverse_reaction",
+            &["note"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "prescription",
+            &["basedOn"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.patient.medication", "qty", &["dosage.text"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "form",
+            &["dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "dose",
+            &["dosage.doseAndRate.doseQuantity", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "dose_unit",
+            &[
+                "dosage.doseAndRate.doseQuantity.unit",
+                "dosage.doseAndRate.doseQuantity.system",
+                "dosage.doseAndRate.doseQuantity.code",
+                "dosage.text",
+            ],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "route",
+            &["dosage.route", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "common_dosage",
+            &["dosage.timing.code", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "frequency",
+            &[
+                "dosage.timing.repeat.frequency",
+                "dosage.timing.repeat.period",
+                "dosage.timing.repeat.periodUnit",
+                "dosage.text",
+            ],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "frequency_unit",
+            &[
+                "dosage.timing.repeat.frequency",
+                "dosage.timing.repeat.period",
+                "dosage.timing.repeat.periodUnit",
+                "dosage.asNeededBoolean",
+                "dosage.text",
+            ],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "frequency_prn",
+            &["dosage.asNeededBoolean", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "admin_times",
+            &["dosage.timing.repeat.timeOfDay", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "duration",
+            &["dosage.timing.repeat.boundsDuration", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "duration_period",
+            &["dosage.timing.repeat.boundsDuration", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "infusion",
+            &["dosage.doseAndRate.rateQuantity", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "infusion_rate",
+            &["dosage.doseAndRate.rateQuantity", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new(
+            "gnuhealth.patient.medication",
+            "infusion_rate_units",
+            &["dosage.doseAndRate.rateQuantity", "dosage.text"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.prescription.line", "", &["basedOn"], &[]),
+    ],
 };
 
 super::int_loader!(load_statements);
@@ -374,6 +556,11 @@ fn dosage(ctx: &Context, row: &Row) -> Option<Dosage> {
 mod tests {
     use super::*;
     use crate::db::Val;
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&MEDICATION_STATEMENT, &[]);
+    }
 
     #[test]
     fn statuses() {
