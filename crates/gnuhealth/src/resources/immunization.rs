@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use super::medication::{PRODUCT_SYSTEM, product_code};
 use super::organization::INSTITUTION_SID;
-use super::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json};
+use super::{
+    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
+};
 use crate::db::{Database, DbError};
 use crate::tryton::{fhir_date, fhir_datetime};
 
@@ -141,7 +143,66 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
     ],
     load,
     aliases: &[("gnuhealth.vaccination", "r")],
-    fields: &[],
+    // The vaccine's product code and name are the value of `vaccine`, the institution's code
+    // and name that of `institution`. The two performers cannot be told apart (no text
+    // key), so either professional's field hides both. The status is constant and the
+    // recorded date is `create_date`, not access-controlled.
+    fields: &[
+        FieldUse::required(
+            "gnuhealth.vaccination",
+            "patient",
+            &["patient"],
+            &["patient"],
+        ),
+        FieldUse::required(
+            "gnuhealth.vaccination",
+            "vaccine",
+            &["vaccineCode"],
+            &["vaccine-code"],
+        ),
+        FieldUse::required(
+            "gnuhealth.vaccination",
+            "date",
+            &["occurrenceDateTime", "occurrenceString"],
+            &["date"],
+        ),
+        FieldUse::new(
+            "gnuhealth.vaccination",
+            "vaccine_lot",
+            &["lotNumber"],
+            &["lot-number"],
+        ),
+        FieldUse::new(
+            "gnuhealth.vaccination",
+            "vaccine_expiration_date",
+            &["expirationDate"],
+            &[],
+        ),
+        FieldUse::new("gnuhealth.vaccination", "admin_site", &["site"], &[]),
+        FieldUse::new("gnuhealth.vaccination", "admin_route", &["route"], &[]),
+        FieldUse::new("gnuhealth.vaccination", "amount", &["doseQuantity"], &[]),
+        FieldUse::new(
+            "gnuhealth.vaccination",
+            "healthprof",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new(
+            "gnuhealth.vaccination",
+            "signed_by",
+            &["performer"],
+            &["performer"],
+        ),
+        FieldUse::new("gnuhealth.vaccination", "institution", &["location"], &[]),
+        FieldUse::new("gnuhealth.vaccination", "observations", &["note"], &[]),
+        FieldUse::new("gnuhealth.vaccination", "dose", &["protocolApplied"], &[]),
+        FieldUse::new(
+            "gnuhealth.vaccination",
+            "next_dose_date",
+            &["extension[url$=/StructureDefinition/immunization-next-dose-date]"],
+            &[],
+        ),
+    ],
 };
 
 super::int_loader!(load_immunizations);
@@ -301,6 +362,11 @@ mod tests {
 
     fn code_of(cc: Option<CodeableConcept>) -> Option<String> {
         cc.and_then(|c| c.coding.first().and_then(|c| c.code.clone()))
+    }
+
+    #[test]
+    fn field_uses() {
+        crate::resources::patient::field_checks::check(&IMMUNIZATION, &["status"]);
     }
 
     #[test]
