@@ -19,7 +19,7 @@ Output (deterministic: no timestamps, sorted keys, records ordered by id):
     "security": {"<login>": {"uid": .., "groups": [..],
                              "models": {model: {read, write, create, delete}},
                              "fields": {model: {field: {read, write}}}}},
-    "access": {"models": [the models the server maps],
+    "access": {"models": [the models the served types read],
                "users": {"<login>": {
                    "uid": .., "active": .., "groups": [names],
                    "group_ids": [effective group ids, sorted],
@@ -38,11 +38,12 @@ that is not listed is allowed.
 
 "access" is computed by trytond itself acting as each user (a transaction
 of that user with the user's preferences as context, _check_access=True and
-active_test=False): "read" is ir.model.access's check(model, 'read'), every
-field of ir.model.field is checked with ir.model.field.access's
-check(model, [field], 'read'), "rule_domain" is ir.rule's
-domain_get(model, 'read') and "visible_ids" the ids of Model.search([])
-(record rules applied; null when the model is not readable).
+active_test=False), for ACCESS_MODELS: "read" is ir.model.access's
+check(model, 'read'), every field of ir.model.field is checked with
+ir.model.field.access's check(model, [field], 'read'), "rule_domain" is
+ir.rule's domain_get(model, 'read') and "visible_ids" the ids of
+Model.search([]) (record rules applied; null when the model is not
+readable).
 """
 import argparse
 import datetime as dt
@@ -66,8 +67,10 @@ SECURITY_MODELS = [
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
 
-# the Tryton models the server maps (the `models` lists of
-# crates/gnuhealth/src/resources/*.rs), for the "access" facts
+# the Tryton models whose rows or fields the served FHIR types read: those
+# of the `models` lists of crates/gnuhealth/src/resources/*.rs, then the
+# related models some elements come from; the server's `access` subcommand
+# reports exactly these ("access" facts)
 ACCESS_MODELS = [
     'gnuhealth.patient', 'party.party', 'gnuhealth.healthprofessional',
     'gnuhealth.institution', 'gnuhealth.patient.disease', 'gnuhealth.lab',
@@ -76,6 +79,13 @@ ACCESS_MODELS = [
     'gnuhealth.patient.family.diseases', 'gnuhealth.medicament',
     'product.product', 'product.template', 'gnuhealth.patient.medication',
     'gnuhealth.vaccination',
+    # related models
+    'party.address', 'party.contact_mechanism', 'party.party.lang',
+    'ir.attachment', 'gnuhealth.person_name',
+    'gnuhealth.person_alternative_identification', 'gnuhealth.du',
+    'gnuhealth.death_certificate', 'gnuhealth.hp_specialty',
+    'gnuhealth.patient.lab.test', 'gnuhealth.surgery_team',
+    'gnuhealth.surgery.complication', 'gnuhealth.prescription.line',
 ]
 ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 

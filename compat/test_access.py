@@ -2,7 +2,8 @@
 trytond's own, on a real GNU Health database.
 
 The facts (compat/export_facts.py, key "access") are computed by trytond
-acting as each user: ir.model.access read per mapped model, ir.model.field
+acting as each user: ir.model.access read for every model whose rows or
+fields the served types read (export_facts.ACCESS_MODELS), ir.model.field
 .access read for every field of those models, the ir.rule domain and the ids
 Model.search([]) returns with the record rules applied.
 
