@@ -94,14 +94,13 @@ impl Policy {
             return Err(Refusal::Model((*m).to_owned()));
         }
         for m in def.models {
-            match self.rule(m) {
-                None => {}
-                Some(RuleState::Untranslatable(_)) => return Err(Refusal::Rule((*m).to_owned())),
-                Some(RuleState::Applied(_)) => {
-                    if !def.aliases.iter().any(|(am, _)| am == m) {
-                        return Err(Refusal::Rule((*m).to_owned()));
-                    }
-                }
+            let applicable = match self.rule(m) {
+                None => true,
+                Some(RuleState::Untranslatable(_)) => false,
+                Some(RuleState::Applied(_)) => def.aliases.iter().any(|(am, _)| am == m),
+            };
+            if !applicable {
+                return Err(Refusal::Rule((*m).to_owned()));
             }
         }
         if let Some(u) = def.fields.iter().find(|u| u.required && !self.can_see(u)) {

@@ -241,11 +241,12 @@ fn leaf(items: &[Json], ctx: &EvalContext) -> Result<Domain, String> {
     };
     let value = value(&items[2], ctx)?;
     match (&value, op) {
-        (Value::List(items), Op::In | Op::NotIn) => {
-            if items.iter().any(|v| matches!(v, Value::List(_))) {
-                return Err(format!("'{field}': nested lists"));
-            }
+        (Value::List(items), Op::In | Op::NotIn)
+            if items.iter().any(|v| matches!(v, Value::List(_))) =>
+        {
+            return Err(format!("'{field}': nested lists"));
         }
+        (Value::List(_), Op::In | Op::NotIn) => {}
         (Value::List(_), _) => return Err(format!("'{field}': a list needs 'in' or 'not in'")),
         (_, Op::In | Op::NotIn) => return Err(format!("'{field}': 'in' needs a list")),
         (Value::Null, Op::Eq | Op::Ne) => {}

@@ -178,6 +178,49 @@ pub async fn clear_failures(db: &Database, login: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Open a session for `user_id` in trytond's own table (`ir_session`), so that sessions
+/// are shared by every instance and a sign-out anywhere ends them.
+pub async fn create_session(
+    db: &Database,
+    user_id: i64,
+    key: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DbError> {
+    let mut sql = db.sql();
+    sql.push("INSERT INTO ir_session (\"key\", create_uid, create_date) VALUES (");
+    sql.param(Param::Text(key.to_owned()));
+    sql.push(", ");
+    sql.param(Param::Int(user_id));
+    sql.push(", ");
+    sql.param(Param::DateTime(now));
+    sql.push(")");
+    db.execute(&sql).await?;
+    Ok(())
+}
+
+/// The user of a session opened after `not_before`, if it still exists.
+pub async fn session_user(
+    db: &Database,
+    key: &str,
+    not_before: chrono::NaiveDateTime,
+) -> Result<Option<i64>, DbError> {
+    let mut sql = db.sql();
+    sql.push("SELECT create_uid FROM ir_session WHERE \"key\" = ");
+    sql.param(Param::Text(key.to_owned()));
+    sql.push(" AND create_date >= ");
+    sql.param(Param::DateTime(not_before));
+    Ok(db.query(&sql).await?.first().and_then(|r| r.opt_int(0)))
+}
+
+/// End a session (sign-out).
+pub async fn delete_session(db: &Database, key: &str) -> Result<(), DbError> {
+    let mut sql = db.sql();
+    sql.push("DELETE FROM ir_session WHERE \"key\" = ");
+    sql.param(Param::Text(key.to_owned()));
+    db.execute(&sql).await?;
+    Ok(())
+}
+
 /// Does `password` match `hash`? Unknown formats never match. Costly for scrypt and argon2
 /// (~0.1–0.3 s, 64 MiB): call it off the async threads and cache the result.
 pub fn verify_password(password: &str, hash: &str) -> bool {

@@ -45,6 +45,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
         .route("/auth/token", any(token))
+        .route("/auth/login", any(crate::browser::login))
+        .route("/auth/home", any(crate::browser::home))
+        .route("/auth/logout", any(crate::browser::logout))
         .route("/{type}", any(type_level))
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
@@ -152,7 +155,7 @@ async fn metadata(
 }
 
 /// The client's address as the transport layer saw it (loopback when unknown).
-fn client_ip(ext: &Extensions) -> IpAddr {
+pub(crate) fn client_ip(ext: &Extensions) -> IpAddr {
     ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), |c| c.0.ip())
 }
@@ -237,7 +240,10 @@ fn resource_def(type_name: &str) -> Result<&'static ResourceDef, ApiError> {
 }
 
 /// The user's access rights, as current as the security stamp.
-async fn policy(state: &AppState, principal: &Principal) -> Result<Arc<Policy>, ApiError> {
+pub(crate) async fn policy(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Arc<Policy>, ApiError> {
     let db = state.db.clone();
     let stamp = state
         .stamp

@@ -38,6 +38,8 @@ pub struct Authenticator {
     /// Bounds concurrent password hashing (each scrypt check holds 64 MiB).
     hashing: Arc<Semaphore>,
     throttle: Throttle,
+    /// How long a browser session lasts after sign-in.
+    pub session_age: Duration,
     /// trytond's progressive delay (0 to 2^failures − 1 s) before answering a sign-in.
     login_delay: bool,
 }
@@ -46,6 +48,7 @@ impl Authenticator {
     pub fn new(secret: &[u8], ttl: Duration, throttle: Throttle, login_delay: bool) -> Self {
         Authenticator {
             throttle,
+            session_age: Duration::from_secs(12 * 3600),
             login_delay,
             secret: secret.to_vec(),
             verified: moka::sync::Cache::builder()
@@ -66,8 +69,11 @@ impl Authenticator {
         if let Some(token) = bearer_token(headers) {
             return self.check_token(db, token).await;
         }
-        let (login, password) = basic_credentials(headers).ok_or(ApiError::Unauthorized)?;
-        self.check_password(db, &login, password, client).await
+        if let Some((login, password)) = basic_credentials(headers) {
+            return self.check_password(db, &login, password, client).await;
+        }
+        let session = cookie(headers, SESSION_COOKIE).ok_or(ApiError::Unauthorized)?;
+        self.check_session(db, session, self.session_age).await
     }
 
     /// Verify a login and password from `client` (cached as described above), throttled
@@ -180,39 +186,32 @@ impl Authenticator {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let fingerprint = self.fingerprint(user.password_hash.as_deref().unwrap_or(""));
-        let payload = format!("1:{}:{}:{fingerprint}", user.id, now + lifetime);
-        Ok(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload.as_bytes()),
-            URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes()))
-        ))
+        Ok(self.sign(&format!("1:{}:{}:{fingerprint}", user.id, now + lifetime)))
     }
 
     /// The principal of a bearer token: authentic, not expired, user active, password
     /// unchanged since it was issued.
     async fn check_token(&self, db: &Database, token: &str) -> Result<Principal, ApiError> {
-        let (payload_b64, sig_b64) = token.split_once('.').ok_or(ApiError::Unauthorized)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| ApiError::Unauthorized)?;
-        let sig = URL_SAFE_NO_PAD
-            .decode(sig_b64)
-            .map_err(|_| ApiError::Unauthorized)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).map_err(|_| ApiError::Internal)?;
-        mac.update(&payload);
-        // Constant-time comparison of the signature.
-        mac.verify_slice(&sig).map_err(|_| ApiError::Unauthorized)?;
-        let payload = String::from_utf8(payload).map_err(|_| ApiError::Unauthorized)?;
+        let payload = self.open(token).ok_or(ApiError::Unauthorized)?;
         let parts: Vec<&str> = payload.split(':').collect();
         let ["1", uid, expires, fingerprint] = parts.as_slice() else {
             return Err(ApiError::Unauthorized);
         };
-        let uid: i64 = uid.parse().map_err(|_| ApiError::Unauthorized)?;
         let expires: i64 = expires.parse().map_err(|_| ApiError::Unauthorized)?;
         if expires <= chrono::Utc::now().timestamp() {
             return Err(ApiError::Unauthorized);
         }
+        self.current_user(db, uid, fingerprint).await
+    }
+
+    /// The user `uid` if still active and with the password hash `fingerprint` was made of.
+    async fn current_user(
+        &self,
+        db: &Database,
+        uid: &str,
+        fingerprint: &str,
+    ) -> Result<Principal, ApiError> {
+        let uid: i64 = uid.parse().map_err(|_| ApiError::Unauthorized)?;
         let user = gnuhealth::security::find_active_user_by_id(db, uid)
             .await?
             .ok_or(ApiError::Unauthorized)?;
@@ -224,6 +223,97 @@ impl Authenticator {
             user_id: user.id,
             login: user.login,
         })
+    }
+
+    /// Open a browser session: a row in trytond's `ir_session` (so any instance accepts
+    /// it and a sign-out ends it everywhere) and the signed cookie value naming it.
+    pub async fn open_session(
+        &self,
+        db: &Database,
+        principal: &Principal,
+    ) -> Result<String, ApiError> {
+        let user = gnuhealth::security::find_active_user_by_id(db, principal.user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let key = random_hex(32);
+        gnuhealth::security::create_session(db, user.id, &key, chrono::Utc::now().naive_utc())
+            .await?;
+        let fingerprint = self.fingerprint(user.password_hash.as_deref().unwrap_or(""));
+        Ok(self.sign(&format!("s:{key}:{}:{fingerprint}", user.id)))
+    }
+
+    /// The `ir_session` key of an authentic session cookie.
+    pub fn session_key(&self, cookie: &str) -> Option<String> {
+        let payload = self.open(cookie)?;
+        let parts: Vec<&str> = payload.split(':').collect();
+        match parts.as_slice() {
+            ["s", key, _, _] => Some((*key).to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The principal of a session cookie: authentic, its `ir_session` row present and
+    /// younger than `max_age`, user active, password unchanged.
+    pub async fn check_session(
+        &self,
+        db: &Database,
+        cookie: &str,
+        max_age: Duration,
+    ) -> Result<Principal, ApiError> {
+        let payload = self.open(cookie).ok_or(ApiError::Unauthorized)?;
+        let parts: Vec<&str> = payload.split(':').collect();
+        let ["s", key, uid, fingerprint] = parts.as_slice() else {
+            return Err(ApiError::Unauthorized);
+        };
+        let age = chrono::Duration::from_std(max_age).map_err(|_| ApiError::Internal)?;
+        let not_before = chrono::Utc::now().naive_utc() - age;
+        let owner = gnuhealth::security::session_user(db, key, not_before)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if owner.to_string() != *uid {
+            return Err(ApiError::Unauthorized);
+        }
+        self.current_user(db, uid, fingerprint).await
+    }
+
+    /// A CSRF token for a form: signed, expiring, bound to the nonce of the browser's
+    /// CSRF cookie (double submit).
+    pub fn csrf_token(&self, nonce: &str, expires: i64) -> String {
+        self.sign(&format!("c:{nonce}:{expires}"))
+    }
+
+    /// Does the form's CSRF token belong to this browser's nonce, unexpired?
+    pub fn check_csrf(&self, token: &str, nonce: &str, now: i64) -> bool {
+        let Some(payload) = self.open(token) else {
+            return false;
+        };
+        let parts: Vec<&str> = payload.split(':').collect();
+        let ["c", signed_nonce, expires] = parts.as_slice() else {
+            return false;
+        };
+        let fresh = expires.parse::<i64>().is_ok_and(|e| e > now);
+        fresh && bool::from(signed_nonce.as_bytes().ct_eq(nonce.as_bytes()))
+    }
+
+    /// `base64(payload).base64(HMAC(payload))`.
+    fn sign(&self, payload: &str) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+            URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes()))
+        )
+    }
+
+    /// The payload of a value made by [`Self::sign`] with our key, if authentic.
+    fn open(&self, signed: &str) -> Option<String> {
+        let (payload_b64, sig_b64) = signed.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
+        let sig = URL_SAFE_NO_PAD.decode(sig_b64).ok()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).ok()?;
+        mac.update(&payload);
+        // Constant-time comparison of the signature.
+        mac.verify_slice(&sig).ok()?;
+        String::from_utf8(payload).ok()
     }
 
     /// A short keyed digest of a password hash: changes when the password does, reveals
@@ -256,6 +346,14 @@ impl Authenticator {
     }
 }
 
+/// `n` random bytes as hex (the form of trytond's session keys).
+pub fn random_hex(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A hash no password matches, checked for unknown logins so that they cost as much time
 /// as known ones.
 fn dummy_hash() -> &'static str {
@@ -268,6 +366,21 @@ fn dummy_hash() -> &'static str {
         rand::rng().fill_bytes(&mut secret);
         gnuhealth::security::hash_scrypt(&URL_SAFE_NO_PAD.encode(secret), &salt).unwrap_or_default()
     })
+}
+
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "ghf_session";
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
 }
 
 /// `Authorization: Bearer <token>`.

@@ -29,6 +29,8 @@ pub struct Config {
     pub auth_cache_seconds: u64,
     /// Lifetime of bearer tokens, in seconds.
     pub token_seconds: i64,
+    /// Lifetime of browser sessions (`/auth/login`), in seconds.
+    pub session_seconds: u64,
     /// Sign-in throttling, as trytond's `[session]` settings of the same meaning
     /// (`timeout`, `max_attempt`, `max_attempt_ip_network`, `ip_network_4`,
     /// `ip_network_6`); unset ones come from trytond's configuration file when
@@ -55,6 +57,7 @@ const KEYS: &[&str] = &[
     "max_count",
     "auth_cache_seconds",
     "token_seconds",
+    "session_seconds",
     "login_window_seconds",
     "login_max_attempts",
     "login_max_attempts_network",
@@ -77,6 +80,7 @@ impl Default for Config {
             max_count: 1000,
             auth_cache_seconds: 60,
             token_seconds: 3600,
+            session_seconds: 12 * 3600,
             login_window_seconds: None,
             login_max_attempts: None,
             login_max_attempts_network: None,

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod cursor;
 pub mod error;
@@ -31,15 +32,17 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         &gnuhealth::registry::offers(),
     );
     let capability = serde_json::to_vec(&capability).map_err(|e| e.to_string())?;
+    let mut auth = auth::Authenticator::new(
+        &secret,
+        Duration::from_secs(cfg.auth_cache_seconds),
+        cfg.throttle()?,
+        cfg.login_delay,
+    );
+    auth.session_age = Duration::from_secs(cfg.session_seconds.max(60));
     Ok(Arc::new(app::AppState {
         db,
         base_url,
-        auth: auth::Authenticator::new(
-            &secret,
-            Duration::from_secs(cfg.auth_cache_seconds),
-            cfg.throttle()?,
-            cfg.login_delay,
-        ),
+        auth,
         policies: moka::future::Cache::builder().max_capacity(10_000).build(),
         stamp: moka::future::Cache::builder()
             .max_capacity(1)

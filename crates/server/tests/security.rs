@@ -341,4 +341,213 @@ async fn throttling_is_shared_by_two_instances_and_tokens_work_on_both() {
         .map(|r| r.status().as_u16())
         .unwrap_or_default();
     assert_eq!(status, 200);
+    // So does a browser session.
+    let session = browser_sign_in(&a.base, "throttle_cleared", PASSWORD).await;
+    let cookies = format!("ghf_session={session}");
+    assert_eq!(
+        status_with_cookie(&b.base, "/Patient?_count=1", &cookies)
+            .await
+            .0,
+        200
+    );
+}
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The value a response sets for cookie `name`, with the cookie's attributes.
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, value) = pair.split_once('=')?;
+            (k == name).then(|| (value.to_owned(), attrs.to_owned()))
+        })
+}
+
+/// The CSRF field of a page's form.
+fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Open the sign-in form: (CSRF cookie nonce, CSRF field).
+async fn login_form(base: &str) -> (String, String) {
+    let resp = browser()
+        .get(format!("{base}/auth/login"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let (nonce, attrs) = set_cookie(&resp, "ghf_csrf").unwrap_or_default();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(attrs.contains(attr), "{attrs}");
+    }
+    let html = resp.text().await.unwrap_or_default();
+    (nonce, csrf_field(&html))
+}
+
+async fn post_form(
+    base: &str,
+    path: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    browser()
+        .post(format!("{base}{path}"))
+        .header("cookie", cookies)
+        .form(fields)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sign in through the form; the session cookie.
+async fn browser_sign_in(base: &str, login: &str, password: &str) -> String {
+    let (nonce, csrf) = login_form(base).await;
+    let resp = post_form(
+        base,
+        "/auth/login",
+        &format!("ghf_csrf={nonce}"),
+        &[("csrf", &csrf), ("login", login), ("password", password)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/auth/home")
+    );
+    let (session, attrs) = set_cookie(&resp, "ghf_session").unwrap_or_default();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(attrs.contains(attr), "{attrs}");
+    }
+    session
+}
+
+async fn status_with_cookie(base: &str, path: &str, cookies: &str) -> (u16, String) {
+    let resp = browser()
+        .get(format!("{base}{path}"))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn browser_sign_in_is_csrf_protected_and_its_session_works_until_sign_out() {
+    let base = &server().base;
+    let password = gnuhealth::demo::DEMO_PASSWORD;
+    // Without the CSRF token, with another browser's, or with a forged one: refused.
+    let (nonce, csrf) = login_form(base).await;
+    let (other_nonce, _) = login_form(base).await;
+    for (cookie, token) in [
+        (format!("ghf_csrf={nonce}"), String::new()),
+        (String::new(), csrf.clone()),
+        (format!("ghf_csrf={other_nonce}"), csrf.clone()),
+        (format!("ghf_csrf={nonce}"), format!("{csrf}x")),
+    ] {
+        let resp = post_form(
+            base,
+            "/auth/login",
+            &cookie,
+            &[("csrf", &token), ("login", "nurse"), ("password", password)],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 403);
+        assert!(set_cookie(&resp, "ghf_session").is_none());
+    }
+    // A wrong password shows the form again, without saying whether the login exists.
+    let resp = post_form(
+        base,
+        "/auth/login",
+        &format!("ghf_csrf={nonce}"),
+        &[("csrf", &csrf), ("login", "nurse"), ("password", "wrong")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(
+        resp.text()
+            .await
+            .unwrap_or_default()
+            .contains("Wrong login or password")
+    );
+
+    let session = browser_sign_in(base, "nurse", password).await;
+    let cookies = format!("ghf_session={session}");
+    assert_eq!(
+        status_with_cookie(base, "/Patient?_count=1", &cookies)
+            .await
+            .0,
+        200
+    );
+    // The nurse's access rights apply to the session as to any credential.
+    assert_eq!(
+        status_with_cookie(base, "/Condition", &cookies).await.0,
+        403
+    );
+    let (status, home) = status_with_cookie(base, "/auth/home", &cookies).await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("nurse") && home.contains("/Immunization?"),
+        "{home}"
+    );
+    assert!(!home.contains("/Condition?"), "{home}");
+    // An altered cookie is nobody's.
+    let altered = format!("ghf_session=x{session}");
+    assert_eq!(
+        status_with_cookie(base, "/Patient?_count=1", &altered)
+            .await
+            .0,
+        401
+    );
+
+    // Sign out (CSRF-protected as well) ends the session in the database.
+    let home_resp = browser()
+        .get(format!("{base}/auth/home"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (nonce, _) = set_cookie(&home_resp, "ghf_csrf").unwrap_or_default();
+    let csrf = csrf_field(&home_resp.text().await.unwrap_or_default());
+    let sessions = || scalar("SELECT COUNT(*) FROM ir_session");
+    let before = sessions();
+    let resp = post_form(base, "/auth/logout", &cookies, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        403,
+        "logout without the CSRF cookie"
+    );
+    let resp = post_form(
+        base,
+        "/auth/logout",
+        &format!("{cookies}; ghf_csrf={nonce}"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(sessions(), before - 1);
+    assert_eq!(
+        status_with_cookie(base, "/Patient?_count=1", &cookies)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        status_with_cookie(base, "/auth/home", &cookies).await.0,
+        303
+    );
 }
