@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -35,10 +35,13 @@ pub struct AppState {
     pub max_count: u32,
     /// The CapabilityStatement, rendered once.
     pub capability: Bytes,
+    /// TLS, trusted proxies, size limits: what the layers in front of the routes apply.
+    pub transport: Arc<crate::transport::Transport>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let transport = state.transport.clone();
+    let routes = Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
         .route("/auth/token", any(token))
@@ -46,8 +49,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(1024 * 1024))
-        .with_state(state)
+        .with_state(state);
+    // Client address and HSTS, size limits, OperationOutcome for every error.
+    crate::transport::layers(routes, transport)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
