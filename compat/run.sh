@@ -32,7 +32,7 @@ case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 unset GNUHEALTH_FHIR_BIN
 BACKENDS=${GH_COMPAT_BACKENDS:-sqlite pg}
 export GNUHEALTH_FHIR_SECRET_KEY=${GNUHEALTH_FHIR_SECRET_KEY:-compat-test-secret-key-0123456789abcdef}
-# the server refuses plain HTTP unless told: the harness listens on 127.0.0.1
+# the test servers listen on loopback only: plain HTTP is what the checks speak
 export GNUHEALTH_FHIR_PLAIN_HTTP=true
 
 FAILED=()

@@ -936,18 +936,27 @@ pub fn parse_bool(value: &str) -> Result<bool, SyntaxError> {
     }
 }
 
-/// A `_count`-style value: a non-negative decimal integer. Values above `max` (however large)
-/// are clamped to `max`, which R4 allows a server to do.
+/// A `_count`-style value: a non-negative decimal integer, at most `max`. R4 would let a
+/// server quietly return fewer, but a client asking for more than the limit is told so
+/// (every exceeded limit is a clear error here), with the limit in the message.
 pub fn parse_count(value: &str, max: u32) -> Result<u32, SyntaxError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SyntaxError(format!(
             "invalid count '{value}': expected a non-negative integer"
         )));
     }
-    // Only digits remain, so a parse failure can only be an overflow: clamp it too.
-    Ok(value
+    // Only digits remain, so a parse failure can only be an overflow: above max too.
+    match value
         .parse::<u64>()
-        .map_or(max, |n| u32::try_from(n).map_or(max, |n| n.min(max))))
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+    {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(SyntaxError(format!(
+            "{value} is above this server's maximum of {max}: ask for at most {max} \
+             and follow the next links"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -1709,9 +1718,13 @@ mod tests {
         assert_eq!(parse_count("10", 100), Ok(10));
         assert_eq!(parse_count("007", 100), Ok(7));
         assert_eq!(parse_count("100", 100), Ok(100));
-        assert_eq!(parse_count("101", 100), Ok(100));
-        assert_eq!(parse_count("4294967296", 100), Ok(100));
-        assert_eq!(parse_count("99999999999999999999999999", 100), Ok(100));
+        for above in ["101", "4294967296", "99999999999999999999999999"] {
+            let err = parse_count(above, 100)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default();
+            assert!(err.contains("maximum of 100"), "{above}: {err}");
+        }
         for bad in ["", "-1", "+1", "1.5", "1e3", " 1", "ten", "１"] {
             assert!(parse_count(bad, 100).is_err(), "{bad:?}");
         }

@@ -27,6 +27,17 @@ pub enum DbError {
     /// A statement failed: a bug on our side or an unexpected schema.
     #[error("database query failed: {0}")]
     Query(String),
+    /// A statement ran past the query timeout and was cancelled: the request asked for
+    /// too much, not a fault of the database.
+    #[error("the query ran past its time limit and was cancelled")]
+    Timeout,
+}
+
+/// How [`Database::connect_with`] sets up its connections.
+#[derive(Debug, Clone, Default)]
+pub struct DbOptions {
+    /// Statements running longer are cancelled with [`DbError::Timeout`] (none if `None`).
+    pub query_timeout: Option<std::time::Duration>,
 }
 
 /// One bound parameter.
@@ -270,7 +281,12 @@ struct SqlitePool {
     /// At most this many connections exist: requests wait for one rather than opening
     /// more, so connections (and their prepared statements) are reused.
     permits: tokio::sync::Semaphore,
+    query_timeout: Option<std::time::Duration>,
 }
+
+/// How many SQLite virtual-machine steps run between two checks of the query deadline:
+/// small enough to stop within milliseconds, large enough to cost nothing measurable.
+const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
 /// Connections to a SQLite database: a few per core is enough, SQLite work is CPU-bound.
 const SQLITE_CONNECTIONS: usize = 8;
@@ -362,9 +378,14 @@ enum Backend {
 }
 
 impl Database {
-    /// Open `sqlite:///abs/path.sqlite` or `postgresql://user:pass@host:port/db`.
-    /// Checks that the database answers before returning.
+    /// Open `sqlite:///abs/path.sqlite` or `postgresql://user:pass@host:port/db`, with no
+    /// query timeout. Checks that the database answers before returning.
     pub async fn connect(url: &str) -> Result<Database, DbError> {
+        Database::connect_with(url, DbOptions::default()).await
+    }
+
+    /// [`Database::connect`] with options (the server's query timeout).
+    pub async fn connect_with(url: &str, opts: DbOptions) -> Result<Database, DbError> {
         let backend = if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(DbError::Unavailable(
@@ -382,11 +403,23 @@ impl Database {
                 path,
                 idle: Mutex::new(Vec::new()),
                 permits: tokio::sync::Semaphore::new(SQLITE_CONNECTIONS),
+                query_timeout: opts.query_timeout,
             })
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-            let pg: tokio_postgres::Config = url
+            let mut pg: tokio_postgres::Config = url
                 .parse()
                 .map_err(|e| DbError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+            if let Some(t) = opts.query_timeout {
+                // Set per session at connection start, so every pooled connection carries
+                // it and the server cancels long statements itself (SQLSTATE 57014), with
+                // no extra round trip per query. Options already in the URL are kept.
+                let mut options = pg.get_options().unwrap_or_default().to_owned();
+                if !options.is_empty() {
+                    options.push(' ');
+                }
+                options.push_str(&format!("-c statement_timeout={}", t.as_millis().max(1)));
+                pg.options(options);
+            }
             let mgr = deadpool_postgres::Manager::from_config(
                 pg,
                 tokio_postgres::NoTls,
@@ -449,7 +482,21 @@ impl Database {
                 return Err(DbError::Query("not a SQLite database".into()));
             };
             let conn = pool.take()?;
+            // The deadline counts from the moment the statement may run (waiting for a
+            // connection is not the query's cost). SQLite calls the handler every few
+            // thousand virtual-machine steps; returning true interrupts the statement.
+            let deadline = pool.query_timeout.map(|t| std::time::Instant::now() + t);
+            if let Some(deadline) = deadline {
+                conn.progress_handler(
+                    PROGRESS_STEPS,
+                    Some(move || std::time::Instant::now() >= deadline),
+                );
+            }
             let res = f(&conn);
+            if deadline.is_some() {
+                // The next statement on this connection gets its own deadline.
+                conn.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
+            }
             pool.give_back(conn);
             res
         })
@@ -524,6 +571,12 @@ pub fn redact_url(url: &str) -> String {
 
 fn sqlite_error(e: rusqlite::Error) -> DbError {
     match &e {
+        // Only our progress handler interrupts statements: the query timeout.
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            DbError::Timeout
+        }
         rusqlite::Error::SqliteFailure(f, _)
             if matches!(
                 f.code,
@@ -542,6 +595,10 @@ fn sqlite_error(e: rusqlite::Error) -> DbError {
 }
 
 fn pg_error(e: tokio_postgres::Error) -> DbError {
+    // 57014 query_canceled: statement_timeout fired.
+    if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+        return DbError::Timeout;
+    }
     if e.is_closed() || e.as_db_error().is_none() {
         DbError::Unavailable(e.to_string())
     } else {
@@ -771,6 +828,64 @@ mod tests {
             raw.extend_from_slice(&w.to_be_bytes());
         }
         assert_eq!(decode_numeric(&raw).ok().as_deref(), Some("-15.5"));
+    }
+
+    /// A database the pool accepts: the probe in `connect` reads `gnuhealth_patient`.
+    fn tiny_database(name: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("ghf-db-{name}-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let created = rusqlite::Connection::open(&path).and_then(|c| {
+            c.execute_batch("CREATE TABLE gnuhealth_patient (id INTEGER PRIMARY KEY)")
+        });
+        assert!(created.is_ok(), "{created:?}");
+        path
+    }
+
+    #[tokio::test]
+    async fn sqlite_query_timeout_cancels_and_the_connection_stays_usable() {
+        let path = tiny_database("timeout");
+        let opts = DbOptions {
+            query_timeout: Some(std::time::Duration::from_millis(100)),
+        };
+        let url = format!("sqlite://{}", path.display());
+        let db = match Database::connect_with(&url, opts).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        // A recursive CTE counting to ten billion: minutes of work without the timeout.
+        let mut slow = db.sql();
+        slow.push(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) \
+             SELECT COUNT(*) FROM n",
+        );
+        let started = std::time::Instant::now();
+        let res = db.query(&slow).await;
+        assert!(matches!(res, Err(DbError::Timeout)), "{res:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // The interrupted connection went back to the pool (it is the one taken next) and
+        // answers again: the old deadline does not linger on it.
+        for _ in 0..3 {
+            let mut quick = db.sql();
+            quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
+            let rows = db.query(&quick).await;
+            assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(0));
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn no_timeout_without_the_option() {
+        let path = tiny_database("notimeout");
+        let url = format!("sqlite://{}", path.display());
+        let db = match Database::connect(&url).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        let mut q = db.sql();
+        q.push("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT COUNT(*) FROM n");
+        assert_eq!(db.query(&q).await.ok().map(|r| r[0].int(0)), Some(200_000));
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

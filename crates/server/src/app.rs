@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -38,10 +38,13 @@ pub struct AppState {
     pub max_count: u32,
     /// The CapabilityStatement, rendered once.
     pub capability: Bytes,
+    /// TLS, trusted proxies, size limits: what the layers in front of the routes apply.
+    pub transport: Arc<crate::transport::Transport>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let transport = state.transport.clone();
+    let routes = Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
         .route("/auth/token", any(token))
@@ -52,8 +55,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(1024 * 1024))
-        .with_state(state)
+        .with_state(state);
+    // Client address and HSTS, size limits, OperationOutcome for every error.
+    crate::transport::layers(routes, transport)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -154,10 +158,11 @@ async fn metadata(
     Ok(json_response(StatusCode::OK, body))
 }
 
-/// The client's address as the transport layer saw it (loopback when unknown).
+/// The client's address as the transport layer established it (trusted proxies
+/// considered); unspecified when unknown.
 pub(crate) fn client_ip(ext: &Extensions) -> IpAddr {
-    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), |c| c.0.ip())
+    ext.get::<crate::client::ClientAddr>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.ip)
 }
 
 /// `POST /auth/token` with `login` and `password` (form or JSON): a bearer token.

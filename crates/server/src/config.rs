@@ -18,7 +18,8 @@ pub struct Config {
     pub tryton_config: Option<PathBuf>,
     pub tryton_database: Option<String>,
     pub listen: String,
-    /// Public base URL (what clients see, e.g. behind nginx); default `http://<listen>`.
+    /// Public base URL (what clients see, e.g. behind nginx); default `https://<listen>`
+    /// when TLS is on, else `http://<listen>`.
     pub base_url: Option<String>,
     pub server_name: String,
     /// Signs paging cursors (and later tokens): required outside the demo.
@@ -42,6 +43,27 @@ pub struct Config {
     pub login_ipv6_prefix: Option<u8>,
     /// trytond's progressive delay (up to 2^failures − 1 s) before answering a sign-in.
     pub login_delay: bool,
+    /// Certificate chain (PEM) served over TLS; with `tls_key`, the server speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP when no certificate is configured. Off by default: credentials and
+    /// patient data must not cross a network in clear unless someone chose so (e.g. TLS
+    /// ends at a reverse proxy on the same host).
+    pub plain_http: bool,
+    /// Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed. In the environment: comma-separated.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// `Strict-Transport-Security: max-age` sent on responses served over HTTPS.
+    pub hsts_seconds: u64,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Largest total size of the request headers, names and values (431 above).
+    pub max_header_bytes: usize,
+    /// A database statement running longer than this is cancelled (the search is answered
+    /// with a request to narrow it).
+    pub query_timeout_ms: u64,
 }
 
 /// Every configuration key, as `GNUHEALTH_FHIR_<KEY>` reads them.
@@ -64,6 +86,14 @@ const KEYS: &[&str] = &[
     "login_ipv4_prefix",
     "login_ipv6_prefix",
     "login_delay",
+    "tls_cert",
+    "tls_key",
+    "plain_http",
+    "trusted_proxies",
+    "hsts_seconds",
+    "max_body_bytes",
+    "max_header_bytes",
+    "query_timeout_ms",
 ];
 
 impl Default for Config {
@@ -87,6 +117,14 @@ impl Default for Config {
             login_ipv4_prefix: None,
             login_ipv6_prefix: None,
             login_delay: true,
+            tls_cert: None,
+            tls_key: None,
+            plain_http: false,
+            trusted_proxies: Vec::new(),
+            hsts_seconds: 31_536_000,
+            max_body_bytes: 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            query_timeout_ms: 10_000,
         }
     }
 }
@@ -152,12 +190,74 @@ impl Config {
     }
 
     pub fn base_url(&self) -> String {
+        let scheme = if self.tls_files().ok().flatten().is_some() {
+            "https"
+        } else {
+            "http"
+        };
         self.base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen))
             .trim_end_matches('/')
             .to_owned()
     }
+}
+
+/// How the server listens, decided from `tls_cert`, `tls_key` and `plain_http`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Https { cert: PathBuf, key: PathBuf },
+    Http,
+}
+
+impl Config {
+    /// The certificate and key, when both are set; an error when only one is.
+    pub fn tls_files(&self) -> Result<Option<(PathBuf, PathBuf)>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Ok(Some((c.clone(), k.clone()))),
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                Err("tls_cert is set but tls_key is not: set both, or neither".into())
+            }
+            (None, Some(_)) => {
+                Err("tls_key is set but tls_cert is not: set both, or neither".into())
+            }
+        }
+    }
+
+    /// HTTPS when a certificate and key are configured; plain HTTP only when `plain_http`
+    /// says so; otherwise no way to serve, and the message says what to set.
+    pub fn listen_mode(&self) -> Result<Listen, String> {
+        match self.tls_files()? {
+            Some((cert, key)) => Ok(Listen::Https { cert, key }),
+            None if self.plain_http => Ok(Listen::Http),
+            None => Err("refusing to serve plain HTTP: set tls_cert and tls_key \
+                 (GNUHEALTH_FHIR_TLS_CERT, GNUHEALTH_FHIR_TLS_KEY) to serve HTTPS, or \
+                 plain_http = true (GNUHEALTH_FHIR_PLAIN_HTTP) if TLS ends before this \
+                 server, e.g. at a reverse proxy"
+                .into()),
+        }
+    }
+}
+
+/// `trusted_proxies` as a TOML list, or as one comma-separated string (the environment's
+/// form).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Form::Many(v) => v,
+    })
 }
 
 /// The database URL trytond would use for database `name` under config file `conf`.
@@ -192,6 +292,73 @@ pub fn tryton_database_url(conf: &Path, name: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn from_toml(text: &str) -> Result<Config, String> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn listen_mode_rules() {
+        let cfg = Config::default();
+        let refused = cfg.listen_mode().err().unwrap_or_default();
+        for key in ["tls_cert", "tls_key", "plain_http"] {
+            assert!(refused.contains(key), "{refused}");
+        }
+        assert_eq!(cfg.base_url(), "http://127.0.0.1:8020");
+        let plain = Config {
+            plain_http: true,
+            ..Config::default()
+        };
+        assert_eq!(plain.listen_mode(), Ok(Listen::Http));
+        let tls = Config {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            tls.listen_mode(),
+            Ok(Listen::Https {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(tls.base_url(), "https://127.0.0.1:8020");
+        // Half a TLS configuration is an error, even with plain_http.
+        let half = Config {
+            tls_cert: Some("c.pem".into()),
+            plain_http: true,
+            ..Config::default()
+        };
+        let e = half.listen_mode().err().unwrap_or_default();
+        assert!(e.contains("tls_key"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_as_list_or_comma_separated() {
+        let cfg = from_toml("trusted_proxies = [\"10.0.0.1\", \"fd00::/8\"]");
+        assert_eq!(
+            cfg.map(|c| c.trusted_proxies),
+            Ok(vec!["10.0.0.1".to_owned(), "fd00::/8".to_owned()])
+        );
+        let cfg = from_toml("trusted_proxies = \"10.0.0.1, 192.168.0.0/16,\"");
+        assert_eq!(
+            cfg.map(|c| c.trusted_proxies),
+            Ok(vec!["10.0.0.1".to_owned(), "192.168.0.0/16".to_owned()])
+        );
+        let defaults = from_toml("");
+        assert_eq!(
+            defaults.map(|c| (
+                c.hsts_seconds,
+                c.max_body_bytes,
+                c.max_header_bytes,
+                c.query_timeout_ms
+            )),
+            Ok((31_536_000, 1024 * 1024, 16 * 1024, 10_000))
+        );
+    }
 
     #[test]
     fn finds_database_through_trytond_config() {

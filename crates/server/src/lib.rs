@@ -4,9 +4,12 @@
 pub mod app;
 pub mod auth;
 pub mod browser;
+pub mod client;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod limits;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +23,11 @@ const ACCESS_STAMP_SECONDS: u64 = 1;
 
 /// Connect to the database and build the shared state of the server.
 pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::AppState>, String> {
-    let db = gnuhealth::db::Database::connect(url)
+    let transport = transport::Transport::from_config(cfg)?;
+    let opts = gnuhealth::db::DbOptions {
+        query_timeout: Some(Duration::from_millis(cfg.query_timeout_ms.max(1))),
+    };
+    let db = gnuhealth::db::Database::connect_with(url, opts)
         .await
         .map_err(|e| e.to_string())?;
     let base_url = cfg.base_url();
@@ -53,28 +60,33 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         default_count: cfg.default_count.min(cfg.max_count),
         max_count: cfg.max_count,
         capability: capability.into(),
+        transport: Arc::new(transport),
     }))
 }
 
-/// Serve until Ctrl-C.
+/// Serve on `cfg.listen` until Ctrl-C: HTTPS with `tls_cert` and `tls_key`, plain HTTP
+/// only with `plain_http` (see [`Config::listen_mode`]).
 pub async fn serve(cfg: Config, url: &str, secret: Vec<u8>) -> Result<(), String> {
+    // Before the database is touched: a refused configuration should fail at once.
+    let mode = cfg.listen_mode()?;
     let state = state(&cfg, url, secret).await?;
     let addr: SocketAddr = cfg
         .listen
         .parse()
         .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(
-        "serving {} on {addr} ({})",
+        "serving {} on {addr} over {} ({})",
         gnuhealth::db::redact_url(url),
+        match mode {
+            config::Listen::Https { .. } => "HTTPS",
+            config::Listen::Http => "plain HTTP",
+        },
         state.base_url
     );
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    transport::serve_on(listener, &mode, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -147,6 +147,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let mut cfg = Config::load(None)?;
             cfg.listen = listen;
+            // Development: without a certificate, plain HTTP is allowed on loopback, where
+            // nothing crosses a network; anywhere else the usual rule (plain_http) holds.
+            let loopback = cfg
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .is_ok_and(|a| a.ip().is_loopback());
+            if cfg.tls_files()?.is_none() && loopback {
+                cfg.plain_http = true;
+            }
             // The demo needs no configuration: a fresh random key per run is fine (cursors
             // and tokens signed with it end with the run).
             let secret = cfg

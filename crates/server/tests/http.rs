@@ -238,14 +238,20 @@ async fn paging_walks_every_match_once_in_both_directions() {
 }
 
 #[tokio::test]
-async fn count_zero_and_count_cap() {
+async fn count_zero_and_count_above_the_maximum() {
     let (status, b) = get("/Patient?_count=0").await;
     assert_eq!(status, 200);
     assert!(ids(&b).is_empty());
     assert_eq!(b["total"].as_u64(), Some(u64::from(common::PATIENTS)));
-    let (status, b) = get("/Patient?_count=100000").await;
+    let (status, b) = get("/Patient?_count=1000").await;
     assert_eq!(status, 200);
     assert_eq!(ids(&b).len(), common::PATIENTS as usize);
+    // Above max_count (1000 by default): refused, with the maximum in the message.
+    let (status, b) = get("/Patient?_count=100000").await;
+    assert_eq!(status, 400);
+    assert_eq!(b["resourceType"], "OperationOutcome");
+    let text = b["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(text.contains("maximum of 1000"), "{text}");
 }
 
 #[tokio::test]

@@ -67,7 +67,10 @@ fn start() -> TestServer {
                     Err(e) => panic!("state: {e}"),
                 };
             let _ = tx.send(format!("http://{addr}"));
-            let _ = axum::serve(listener, gnuhealth_fhir::app::router(state)).await;
+            // With connect info, as the real server runs: the client layer sees the peer.
+            let app = gnuhealth_fhir::app::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, app).await;
         });
     });
     let base = match rx.recv() {
