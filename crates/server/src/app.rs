@@ -40,10 +40,13 @@ pub struct AppState {
     pub capability: Bytes,
     /// TLS, trusted proxies, size limits: what the layers in front of the routes apply.
     pub transport: Arc<crate::transport::Transport>,
+    /// Where the audit lines go, if `audit_log` is configured.
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     let transport = state.transport.clone();
+    let audit = state.audit.clone();
     let routes = Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
@@ -55,7 +58,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            audit,
+            crate::audit::layer,
+        ));
     // Client address and HSTS, size limits, OperationOutcome for every error.
     crate::transport::layers(routes, transport)
 }
@@ -158,6 +165,13 @@ async fn metadata(
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// Add to the request's audit line (when the audit log is on).
+pub(crate) fn audit(ext: &Extensions, f: impl FnOnce(&mut crate::audit::AuditEvent)) {
+    if let Some(slot) = ext.get::<crate::audit::AuditSlot>() {
+        slot.record(f);
+    }
+}
+
 /// The client's address as the transport layer established it (trusted proxies
 /// considered); unspecified when unknown.
 pub(crate) fn client_ip(ext: &Extensions) -> IpAddr {
@@ -213,6 +227,10 @@ async fn token(
             .ok_or_else(|| ApiError::BadRequest(format!("'{name}' is missing")))
     };
     let (login, password) = (field("login")?, field("password")?);
+    audit(&ext, |e| {
+        e.interaction = Some("token");
+        e.user = Some(login.clone());
+    });
     let principal = state
         .auth
         .check_password(&state.db, &login, password, client_ip(&ext))
@@ -326,10 +344,15 @@ async fn instance_level(
     }
     let query = query_pairs(&uri);
     let out = negotiate(&headers, &query)?;
+    audit(&ext, |e| {
+        e.interaction = Some("read");
+        e.resource_type = Some(def.type_name.to_owned());
+    });
     let principal = state
         .auth
         .authenticate(&state.db, &headers, client_ip(&ext))
         .await?;
+    audit(&ext, |e| e.user = Some(principal.login.clone()));
     let policy = require_read(&state, &principal, def).await?;
     let missing = || ApiError::NotFound(format!("{type_name}/{id} is not known"));
     if !fhir::is_valid_id(&id) || (!def.key_is_text && id.parse::<i64>().is_err()) {
@@ -354,6 +377,7 @@ async fn instance_level(
     let mut found = (def.load)(&state.db, &ctx, &ids).await?;
     let mut resource = found.pop().ok_or_else(missing)?;
     redact(&policy, def, &mut resource);
+    audit(&ext, |e| e.ids = vec![id.clone()]);
     let version = resource
         .pointer("/meta/versionId")
         .and_then(|v| v.as_str())
@@ -432,10 +456,22 @@ async fn search(
     query: Vec<(String, String)>,
 ) -> Result<Response, ApiError> {
     let out = negotiate(headers, &query)?;
+    audit(ext, |e| {
+        e.interaction = Some("search-type");
+        e.resource_type = Some(def.type_name.to_owned());
+        e.search = Some(
+            query
+                .iter()
+                .filter(|(k, _)| k != "_cursor")
+                .cloned()
+                .collect(),
+        );
+    });
     let principal = state
         .auth
         .authenticate(&state.db, headers, client_ip(ext))
         .await?;
+    audit(ext, |e| e.user = Some(principal.login.clone()));
     let policy = require_read(state, &principal, def).await?;
     let lenient = lenient(headers);
     let denied = policy.denied_params(def);
@@ -493,6 +529,7 @@ async fn search(
     let ctx = context(state);
     let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
     let resources = (def.load)(&state.db, &ctx, &page.ids).await?;
+    audit(ext, |e| e.ids = page.ids.clone());
 
     // Keep the page's order: the loader may return rows in any order.
     let mut by_id: std::collections::HashMap<String, serde_json::Value> = resources

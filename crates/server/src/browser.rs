@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::{AppState, client_ip, policy};
+use crate::app::{AppState, audit, client_ip, policy};
 use crate::auth::{Principal, SESSION_COOKIE, cookie, random_hex};
 use crate::error::ApiError;
 
@@ -174,6 +174,10 @@ pub async fn login(
             .unwrap_or_default()
     };
     let login = field("login");
+    audit(&ext, |e| {
+        e.interaction = Some("login");
+        e.user = Some(login.clone());
+    });
     let checked = state
         .auth
         .check_password(&state.db, &login, field("password"), client_ip(&ext))
@@ -253,11 +257,13 @@ pub async fn logout(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
+    ext: Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if method != Method::POST {
         return Err(ApiError::MethodNotAllowed(method.to_string()));
     }
+    audit(&ext, |e| e.interaction = Some("logout"));
     let fields = form_fields(&headers, &body)?;
     if !csrf_ok(&state, &headers, &fields) {
         return Ok(csrf_refused());

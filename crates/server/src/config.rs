@@ -32,6 +32,8 @@ pub struct Config {
     pub token_seconds: i64,
     /// Lifetime of browser sessions (`/auth/login`), in seconds.
     pub session_seconds: u64,
+    /// File the audit log (JSON lines) is appended to; none: no audit log.
+    pub audit_log: Option<PathBuf>,
     /// Sign-in throttling, as trytond's `[session]` settings of the same meaning
     /// (`timeout`, `max_attempt`, `max_attempt_ip_network`, `ip_network_4`,
     /// `ip_network_6`); unset ones come from trytond's configuration file when
@@ -80,6 +82,7 @@ const KEYS: &[&str] = &[
     "auth_cache_seconds",
     "token_seconds",
     "session_seconds",
+    "audit_log",
     "login_window_seconds",
     "login_max_attempts",
     "login_max_attempts_network",
@@ -111,6 +114,7 @@ impl Default for Config {
             auth_cache_seconds: 60,
             token_seconds: 3600,
             session_seconds: 12 * 3600,
+            audit_log: None,
             login_window_seconds: None,
             login_max_attempts: None,
             login_max_attempts_network: None,

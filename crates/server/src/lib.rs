@@ -2,6 +2,7 @@
 //! negotiation, authentication, paging cursors, configuration. Only this crate knows HTTP.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod browser;
 pub mod client;
@@ -61,6 +62,10 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         max_count: cfg.max_count,
         capability: capability.into(),
         transport: Arc::new(transport),
+        audit: match &cfg.audit_log {
+            Some(path) => Some(Arc::new(audit::AuditLog::open(path)?)),
+            None => None,
+        },
     }))
 }
 

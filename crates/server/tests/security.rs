@@ -242,13 +242,17 @@ impl Drop for Instance {
     }
 }
 
-async fn start_instance() -> Instance {
+async fn start_instance(audit_log: Option<&std::path::Path>) -> Instance {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
     let listen = format!("127.0.0.1:{port}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gnuhealth-fhir"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gnuhealth-fhir"));
+    if let Some(path) = audit_log {
+        cmd.env("GNUHEALTH_FHIR_AUDIT_LOG", path);
+    }
+    let child = cmd
         .args(["serve", "--listen", &listen, "--database"])
         .arg(format!("sqlite://{}", server().db_path.display()))
         .env("GNUHEALTH_FHIR_SECRET_KEY", "two-instances-share-this-key")
@@ -299,7 +303,13 @@ async fn throttling_is_shared_by_two_instances_and_tokens_work_on_both() {
     const PASSWORD: &str = "throttle-Password-1";
     add_user("throttle_locked", PASSWORD);
     add_user("throttle_cleared", PASSWORD);
-    let (a, b) = (start_instance().await, start_instance().await);
+    let audit_log = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&audit_log);
+    let (a, b) = (
+        start_instance(Some(&audit_log)).await,
+        start_instance(None).await,
+    );
     // An unknown login and a known one with wrong passwords behave the same.
     for login in ["nobody-at-all", "throttle_locked"] {
         for i in 0..6 {
