@@ -7,8 +7,9 @@
 #      databases, keyed by the setup stamp + export_facts.py) and check that
 #      the SQLite and PostgreSQL facts agree
 #   3. for each backend: start `$BIN serve`, wait for /metadata, run
-#      compat/test_fhir.py and compat/test_access.py (which also runs
-#      `$BIN access`), stop the server
+#      compat/test_fhir.py, compat/test_access.py (which also runs
+#      `$BIN access`) and compat/test_throttle.py (sign-in throttling shared
+#      with trytond, through trytond's own code), stop the server
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
 #
 # Environment:
@@ -114,11 +115,17 @@ run_pytest() {  # label logfile pytest-args...
     fi
 }
 
-serve_and_test() {  # backend database-url facts
-    local backend=$1 db=$2 facts=$3 port t0
+serve_and_test() {  # backend database-url facts tryton-conf
+    local backend=$1 db=$2 facts=$3 conf=$4 port t0
     port=$(free_port)
     echo "=== compat: $backend server on 127.0.0.1:$port"
-    "$BIN" serve --database "$db" --listen "127.0.0.1:$port" \
+    # GNUHEALTH_FHIR_LOGIN_DELAY=false: no progressive delay (trytond's random
+    # 0 .. 2^failures - 1 s sleep) before a sign-in check.  test_throttle.py
+    # makes up to 6 failures per login, which would otherwise take up to a
+    # minute; the other tests only sign in with right passwords or fail once
+    # per login, where the delay is 0 s anyway.
+    GNUHEALTH_FHIR_LOGIN_DELAY=false \
+        "$BIN" serve --database "$db" --listen "127.0.0.1:$port" \
         > "$LOGS/server-$backend.log" 2>&1 &
     SERVER_PID=$!
     t0=$(date +%s.%N)
@@ -149,6 +156,11 @@ serve_and_test() {  # backend database-url facts
         run_pytest "test_access[$backend]" "$LOGS/pytest-access-$backend.log" \
         "$HERE/test_access.py"
     printf '>>> TIMING test-access-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
+    t0=$(date +%s.%N)
+    FHIR_BASE=http://127.0.0.1:$port TRYTON_CONF=$conf TRYTON_DATABASE=$db \
+        run_pytest "test_throttle[$backend]" \
+        "$LOGS/pytest-throttle-$backend.log" "$HERE/test_throttle.py"
+    printf '>>> TIMING test-throttle-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
     kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=""
 }
@@ -158,8 +170,10 @@ if [ ! -x "$BIN" ]; then
 else
     for b in $BACKENDS; do
         case $b in
-            sqlite) serve_and_test sqlite "$GH_SQLITE_URL" "$FACTS_SQLITE" ;;
-            pg)     serve_and_test pg "$GH_PG_URL" "$FACTS_PG" ;;
+            sqlite) serve_and_test sqlite "$GH_SQLITE_URL" "$FACTS_SQLITE" \
+                        "$GH_TRYTON_SQLITE_CONF" ;;
+            pg)     serve_and_test pg "$GH_PG_URL" "$FACTS_PG" \
+                        "$GH_TRYTON_PG_CONF" ;;
             *)      fail "unknown backend $b" ;;
         esac
     done
