@@ -19,12 +19,44 @@ pub enum SearchError {
     Db(#[from] DbError),
 }
 
-/// Which page to fetch: ids strictly after or before a key (from a paging cursor).
+/// Which page to fetch: rows strictly after or before a position (from a paging cursor).
+/// A position holds the value of every sort term of a row, the key last (`None`: NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PagePos {
     First,
-    After(String),
-    Before(String),
+    After(Vec<Option<String>>),
+    Before(Vec<Option<String>>),
+}
+
+/// One `_sort` key: a search parameter of the type (or `_id`, `_lastUpdated`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub name: String,
+    pub descending: bool,
+}
+
+/// Parse `_sort` (`a,-b`): keys in order, `-` for descending.
+pub fn parse_sort(def: &ResourceDef, value: &str) -> Result<Vec<SortKey>, SearchError> {
+    value
+        .split(',')
+        .map(|k| {
+            let k = k.trim();
+            let (name, descending) = match k.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (k, false),
+            };
+            if sort_source(def, name).is_none() {
+                return Err(SearchError::BadRequest(format!(
+                    "_sort: '{name}' is not a parameter {} can be sorted by",
+                    def.type_name
+                )));
+            }
+            Ok(SortKey {
+                name: name.to_owned(),
+                descending,
+            })
+        })
+        .collect()
 }
 
 /// A parsed, validated search.
@@ -38,17 +70,186 @@ pub struct SearchRequest {
     /// The total found by the first page (paging cursors carry it), so later pages are not
     /// counted again.
     pub known_total: Option<u64>,
+    /// Whether to count the matches at all (`_total=none` does not).
+    pub count_total: bool,
+    pub sort: Vec<SortKey>,
     /// The user's access rights: their record rules restrict the rows.
     pub policy: Option<std::sync::Arc<crate::access::Policy>>,
+}
+
+impl SearchRequest {
+    /// The first page of a search for `params`, counted, in key order.
+    pub fn new(params: Vec<(String, String)>, count: u32) -> SearchRequest {
+        SearchRequest {
+            params,
+            count,
+            pos: PagePos::First,
+            known_total: None,
+            count_total: true,
+            sort: Vec::new(),
+            policy: None,
+        }
+    }
 }
 
 /// One page of search results.
 #[derive(Debug, Clone)]
 pub struct SearchPage {
-    pub total: u64,
+    pub total: Option<u64>,
     pub ids: Vec<String>,
     pub has_next: bool,
     pub has_previous: bool,
+    /// Positions of the first and last row of the page (for the paging cursors).
+    pub first: Vec<Option<String>>,
+    pub last: Vec<Option<String>>,
+}
+
+/// How a sort term's values are bound when a cursor compares with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortValue {
+    Int,
+    Text,
+    Date,
+    Timestamp,
+}
+
+/// One ORDER BY term.
+struct SortTerm {
+    expr: String,
+    descending: bool,
+    value: SortValue,
+}
+
+/// The column or child value a sort key orders by, and how it is stored.
+fn sort_source(def: &ResourceDef, name: &str) -> Option<(Path, SortValue)> {
+    let (path, stored) = match name {
+        "_id" => (
+            Path::col(def.key, Stored::Code(crate::resources::System::None)),
+            None,
+        ),
+        "_lastUpdated" => (Path::col(def.last_updated, Stored::Timestamp), None),
+        _ => {
+            let p = find_param(def, name)?;
+            // The first path is the parameter's main value (e.g. a name's family part).
+            let path = *p.paths.first()?;
+            (path, Some(path.value))
+        }
+    };
+    let value = match (name, stored) {
+        ("_id", _) if def.key_is_text => SortValue::Text,
+        ("_id", _) => SortValue::Int,
+        ("_lastUpdated", _) => SortValue::Timestamp,
+        (_, Some(Stored::Date)) => SortValue::Date,
+        (_, Some(Stored::Timestamp)) => SortValue::Timestamp,
+        (_, Some(Stored::Id | Stored::Bool)) => SortValue::Int,
+        (_, Some(_)) => SortValue::Text,
+        (_, None) => return None,
+    };
+    Some((path, value))
+}
+
+/// The ORDER BY terms of a search: per sort key a NULL flag (NULLs first ascending, last
+/// descending) and the value, then the key, so the order is total and stable and a cursor
+/// can continue it.
+fn sort_terms(
+    sql: &Sql,
+    def: &ResourceDef,
+    sort: &[SortKey],
+) -> Result<Vec<SortTerm>, SearchError> {
+    let mut terms = Vec::new();
+    for k in sort {
+        let (path, value) = sort_source(def, &k.name).ok_or_else(|| {
+            SearchError::BadRequest(format!("_sort: unknown parameter '{}'", k.name))
+        })?;
+        let mut expr = if matches!(path.value, Stored::Bool) {
+            format!("(CASE WHEN {} THEN 1 ELSE 0 END)", sql.is_true(path.expr))
+        } else {
+            format!("({})", path.expr)
+        };
+        if let Some((from, on)) = path.join {
+            // Several child rows: ascending uses the lowest value, descending the highest.
+            let agg = if k.descending { "MAX" } else { "MIN" };
+            let when = path.when.map(|w| format!(" AND {w}")).unwrap_or_default();
+            expr = format!("(SELECT {agg}{expr} FROM {from} WHERE {on}{when})");
+        }
+        // Byte order for text on both backends (PostgreSQL would follow the database's
+        // locale, SQLite compares bytes).
+        if value == SortValue::Text && sql.dialect() == crate::db::Dialect::Postgres {
+            expr = format!("({expr} COLLATE \"C\")");
+        }
+        terms.push(SortTerm {
+            expr: format!("(CASE WHEN {expr} IS NULL THEN 0 ELSE 1 END)"),
+            descending: k.descending,
+            value: SortValue::Int,
+        });
+        terms.push(SortTerm {
+            expr,
+            descending: k.descending,
+            value,
+        });
+    }
+    terms.push(SortTerm {
+        expr: def.key.to_owned(),
+        descending: false,
+        value: if def.key_is_text {
+            SortValue::Text
+        } else {
+            SortValue::Int
+        },
+    });
+    Ok(terms)
+}
+
+fn sort_param(value: SortValue, text: &str) -> Result<Param, SearchError> {
+    let bad = || SearchError::BadRequest("invalid paging cursor".into());
+    Ok(match value {
+        SortValue::Int => Param::Int(text.parse().map_err(|_| bad())?),
+        SortValue::Text => Param::Text(text.to_owned()),
+        SortValue::Date => Param::Date(crate::tryton::parse_date(text).ok_or_else(bad)?),
+        SortValue::Timestamp => {
+            Param::DateTime(crate::tryton::parse_timestamp(text).ok_or_else(bad)?)
+        }
+    })
+}
+
+/// Rows strictly after (or before) `pos` in the order of `terms`.
+fn keyset(
+    sql: &mut Sql,
+    terms: &[SortTerm],
+    pos: &[Option<String>],
+    after: bool,
+) -> Result<(), SearchError> {
+    if pos.len() != terms.len() {
+        return Err(SearchError::BadRequest("invalid paging cursor".into()));
+    }
+    sql.push("(");
+    let mut first = true;
+    for (i, (term, value)) in terms.iter().zip(pos).enumerate() {
+        // A NULL value equals every NULL row already singled out by its flag term.
+        let Some(value) = value else { continue };
+        if !first {
+            sql.push(" OR ");
+        }
+        first = false;
+        sql.push("(");
+        for (t, v) in terms[..i].iter().zip(&pos[..i]) {
+            if let Some(v) = v {
+                sql.push(&t.expr).push(" = ");
+                sql.param(sort_param(t.value, v)?);
+                sql.push(" AND ");
+            }
+        }
+        let greater = after != term.descending;
+        sql.push(&term.expr)
+            .push(if greater { " > " } else { " < " });
+        sql.param(sort_param(term.value, value)?);
+        sql.push(")");
+    }
+    if first {
+        sql.push("1 = 0");
+    }
+    sql.push(")");
+    Ok(())
 }
 
 /// Is `name` (without modifier) a parameter this resource type supports?
@@ -82,28 +283,37 @@ pub async fn search(
     req: &SearchRequest,
 ) -> Result<SearchPage, SearchError> {
     let mut page = db.sql();
-    page.push("SELECT ")
-        .push(def.key)
-        .push(" FROM ")
-        .push(def.from);
+    let terms = sort_terms(&page, def, &req.sort)?;
+    page.push("SELECT ");
+    for (i, t) in terms.iter().enumerate() {
+        if i > 0 {
+            page.push(", ");
+        }
+        page.push(&t.expr);
+    }
+    page.push(" FROM ").push(def.from);
     let filtered = with_where(&mut page, def, ctx, req)?;
-    let (cmp, order) = match &req.pos {
-        PagePos::First => (None, "ASC"),
-        PagePos::After(k) => (Some((" > ", k)), "ASC"),
-        PagePos::Before(k) => (Some((" < ", k)), "DESC"),
+    let (pos, after, reverse) = match &req.pos {
+        PagePos::First => (None, true, false),
+        PagePos::After(p) => (Some(p), true, false),
+        PagePos::Before(p) => (Some(p), false, true),
     };
-    if let Some((op, k)) = cmp {
-        page.push(if filtered { " AND " } else { " WHERE " })
-            .push(def.key)
-            .push(op);
-        page.param(key_param(def, k)?);
+    if let Some(p) = pos {
+        page.push(if filtered { " AND " } else { " WHERE " });
+        keyset(&mut page, &terms, p, after)?;
+    }
+    page.push(" ORDER BY ");
+    for (i, t) in terms.iter().enumerate() {
+        if i > 0 {
+            page.push(", ");
+        }
+        // Backwards (a previous page): the whole order reversed, the rows put back after.
+        let descending = t.descending != reverse;
+        page.push(&t.expr)
+            .push(if descending { " DESC" } else { " ASC" });
     }
     // One extra row tells whether another page exists; LIMIT is our own number, not input.
-    page.push(&format!(
-        " ORDER BY {} {order} LIMIT {}",
-        def.key,
-        u64::from(req.count) + 1
-    ));
+    page.push(&format!(" LIMIT {}", u64::from(req.count) + 1));
     let rows = if req.count == 0 {
         Vec::new()
     } else {
@@ -112,43 +322,44 @@ pub async fn search(
     // Later pages reuse the first page's total. (Counting inside the page query with
     // `COUNT(*) OVER ()` was measured slower: it stops the page from being read in key
     // order with an early LIMIT.)
-    let total = match req.known_total {
-        Some(t) => t,
-        None => {
+    let total = match (req.known_total, req.count_total) {
+        (Some(t), _) => Some(t),
+        (None, false) => None,
+        (None, true) => {
             let mut count = db.sql();
             count.push("SELECT COUNT(*) FROM ").push(def.from);
             with_where(&mut count, def, ctx, req)?;
             let n = db.query(&count).await?.first().map_or(0, |r| r.int(0));
-            n.max(0) as u64
+            Some(n.max(0) as u64)
         }
     };
-    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.opt_text(0)).collect();
-    let more = ids.len() > req.count as usize;
-    ids.truncate(req.count as usize);
+    let key = terms.len() - 1;
+    let mut positions: Vec<Vec<Option<String>>> = rows
+        .iter()
+        .filter(|r| r.opt_text(key).is_some())
+        .map(|r| (0..terms.len()).map(|i| r.opt_text(i)).collect())
+        .collect();
+    let more = positions.len() > req.count as usize;
+    positions.truncate(req.count as usize);
     let (has_next, has_previous) = match req.pos {
         PagePos::First => (more, false),
         PagePos::After(_) => (more, true),
         PagePos::Before(_) => {
-            ids.reverse();
+            positions.reverse();
             (true, more)
         }
     };
     Ok(SearchPage {
         total,
-        ids,
+        ids: positions
+            .iter()
+            .filter_map(|p| p.get(key).cloned().flatten())
+            .collect(),
         has_next,
         has_previous,
+        first: positions.first().cloned().unwrap_or_default(),
+        last: positions.last().cloned().unwrap_or_default(),
     })
-}
-
-fn key_param(def: &ResourceDef, key: &str) -> Result<Param, SearchError> {
-    if def.key_is_text {
-        Ok(Param::Text(key.to_owned()))
-    } else {
-        key.parse()
-            .map(Param::Int)
-            .map_err(|_| SearchError::BadRequest("invalid paging cursor".into()))
-    }
 }
 
 /// Append ` WHERE …` when there is any condition (filter, parameters, record rules);

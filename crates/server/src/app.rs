@@ -361,13 +361,9 @@ async fn instance_level(
     let ctx = context(&state);
     // A row outside the user's record rules does not exist for them.
     if policy.has_rules(def) {
-        let req = SearchRequest {
-            params: vec![("_id".to_owned(), id.clone())],
-            count: 1,
-            pos: PagePos::First,
-            known_total: Some(0),
-            policy: Some(policy.clone()),
-        };
+        let mut req = SearchRequest::new(vec![("_id".to_owned(), id.clone())], 1);
+        req.count_total = false;
+        req.policy = Some(policy.clone());
         let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;
         if page.ids.is_empty() {
             return Err(missing());
@@ -479,6 +475,11 @@ async fn search(
     let mut count = state.default_count;
     let mut cursor_text = None;
     let mut params = Vec::new();
+    // Result parameters that shape the answer: kept in the links and bound to the cursor.
+    let mut result = Vec::new();
+    let mut sort = Vec::new();
+    let mut count_total = true;
+    let mut ignored = Vec::new();
     for (k, v) in query {
         match k.as_str() {
             "_count" => {
@@ -487,6 +488,23 @@ async fn search(
             }
             "_cursor" => cursor_text = Some(v),
             "_format" | "_pretty" => {}
+            "_sort" => {
+                sort.extend(gnuhealth::search::parse_sort(def, &v)?);
+                result.push((k, v));
+            }
+            "_total" => {
+                count_total = match v.as_str() {
+                    "none" => false,
+                    // Counting is exact and costs one query: an estimate would not be cheaper.
+                    "estimate" | "accurate" => true,
+                    other => {
+                        return Err(ApiError::BadRequest(format!(
+                            "_total: '{other}' is not one of none, estimate, accurate"
+                        )));
+                    }
+                };
+                result.push((k, v));
+            }
             _ => {
                 let name = fhir::search::parse_key(&k).name;
                 let known = gnuhealth::search::find_param(def, &name).is_some()
@@ -499,7 +517,9 @@ async fn search(
                 }
                 if known {
                     params.push((k, v));
-                } else if !lenient {
+                } else if lenient {
+                    ignored.push(k);
+                } else {
                     return Err(ApiError::BadRequest(format!(
                         "unknown search parameter '{name}' for {} (send Prefer: handling=lenient to ignore it)",
                         def.type_name
@@ -508,22 +528,22 @@ async fn search(
             }
         }
     }
-    let digest = cursor::query_digest(def.type_name, &params, count);
+    let mut bound = params.clone();
+    bound.extend(result.iter().cloned());
+    let digest = cursor::query_digest(def.type_name, &bound, count);
     let (pos, known_total) = match &cursor_text {
         None => (PagePos::First, None),
-        Some(c) => cursor::decode(&state.secret, &digest, c)
-            .map(|(pos, total)| (pos, Some(total)))
-            .ok_or_else(|| {
-                ApiError::BadRequest(
-                    "the paging cursor is invalid or belongs to another search".into(),
-                )
-            })?,
+        Some(c) => cursor::decode(&state.secret, &digest, c).ok_or_else(|| {
+            ApiError::BadRequest("the paging cursor is invalid or belongs to another search".into())
+        })?,
     };
     let req = SearchRequest {
         params: params.clone(),
         count,
         pos: pos.clone(),
         known_total,
+        count_total,
+        sort,
         policy: Some(policy.clone()),
     };
     let ctx = context(state);
@@ -537,10 +557,10 @@ async fn search(
         .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r)))
         .collect();
     let mut bundle = Bundle::searchset();
-    bundle.total = Some(page.total);
+    bundle.total = page.total;
     let link = |pos: Option<&PagePos>| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &params {
+        for (k, v) in &bound {
             ser.append_pair(k, v);
         }
         ser.append_pair("_count", &count.to_string());
@@ -561,20 +581,16 @@ async fn search(
         relation: "first",
         url: link(None),
     });
-    if page.has_previous
-        && let Some(first) = page.ids.first()
-    {
+    if page.has_previous && !page.first.is_empty() {
         bundle.link.push(BundleLink {
             relation: "previous",
-            url: link(Some(&PagePos::Before(first.clone()))),
+            url: link(Some(&PagePos::Before(page.first.clone()))),
         });
     }
-    if page.has_next
-        && let Some(last) = page.ids.last()
-    {
+    if page.has_next && !page.last.is_empty() {
         bundle.link.push(BundleLink {
             relation: "next",
-            url: link(Some(&PagePos::After(last.clone()))),
+            url: link(Some(&PagePos::After(page.last.clone()))),
         });
     }
     for id in &page.ids {
@@ -588,6 +604,25 @@ async fn search(
                 }),
             });
         }
+    }
+    if !ignored.is_empty() {
+        // Lenient handling: say what was ignored (R4 3.1.1.4, search.mode = outcome).
+        let outcome = fhir::outcome::OperationOutcome::single(
+            fhir::outcome::Severity::Warning,
+            "not-supported",
+            format!(
+                "ignored unknown search parameters for {}: {}",
+                def.type_name,
+                ignored.join(", ")
+            ),
+        );
+        bundle.entry.push(BundleEntry {
+            full_url: None,
+            resource: serde_json::to_value(&outcome).map_err(|_| ApiError::Internal)?,
+            search: Some(EntrySearch {
+                mode: SearchMode::Outcome,
+            }),
+        });
     }
     Ok(json_response(StatusCode::OK, render(&bundle, &out)?))
 }

@@ -158,15 +158,18 @@ pub async fn all_ids_as(login: &str, path: &str) -> Vec<String> {
 /// Integer ids from a direct SQL query on the demo database (the independent side of
 /// the comparison).
 pub fn sql_ids(sql: &str) -> Vec<String> {
+    sorted(sql_ids_in_order(sql))
+}
+
+/// Integer ids from a direct SQL query, in the query's order.
+pub fn sql_ids_in_order(sql: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(&server().db_path)
         .unwrap_or_else(|e| panic!("open demo db: {e}"));
     let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let rows = stmt
         .query_map([], |r| r.get::<_, i64>(0))
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut ids: Vec<i64> = rows.filter_map(Result::ok).collect();
-    ids.sort_unstable();
-    ids.into_iter().map(|i| i.to_string()).collect()
+    rows.filter_map(Result::ok).map(|i| i.to_string()).collect()
 }
 
 /// Sorted copy.
