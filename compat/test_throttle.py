@@ -21,9 +21,8 @@ side sees the other's:
    `remove(login, None)` clears the attempts the right password works (200,
    a bearer token) and trytond counts 0.
 
-A known difference is kept as an xfail: the server answers a password it
-verified in the last auth_cache_seconds from its cache, before counting the
-attempts, so a login locked meanwhile still signs in with it.
+4. a password the server verified a moment ago (and remembers) is refused
+   once the login is locked, as trytond counts the attempts on every sign-in.
 
 Every login is unique to the run; the attempt rows and the user are deleted
 at the end, so the databases stay as compat/populate.py left them.  The
@@ -321,11 +320,6 @@ def test_server_success_clears_trytond_failures(tryton):
     assert tryton.count(login) == 0
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    'known difference: the server remembers a verified password for '
-    'auth_cache_seconds (60 s) and answers it from that cache before '
-    'counting the attempts, so a login locked meanwhile still signs in '
-    '(and its failures are not cleared); trytond checks every sign-in'))
 def test_lock_applies_to_recently_verified_password(tryton):
     """trytond counts the attempts on every sign-in: a login locked after a
     successful sign-in is refused, even with the right password."""

@@ -77,7 +77,7 @@ impl Authenticator {
     }
 
     /// Verify a login and password from `client` (cached as described above), throttled
-    /// as trytond's `User.get_login`: too many attempts from the client's network → 429
+    /// as trytond's `User.get_login`, cached or not: too many attempts from the client's network → 429
     /// without recording; more than the maximum failures for the login → 429 and one more
     /// failure recorded; else a progressive delay, then the check; success forgets the
     /// login's failures, failure records one. Unknown, inactive and password-less logins
@@ -89,15 +89,14 @@ impl Authenticator {
         password: String,
         client: IpAddr,
     ) -> Result<Principal, ApiError> {
-        let user = gnuhealth::security::find_active_user(db, login).await?;
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let key = hash.as_deref().map(|h| self.cache_key(login, &password, h));
-        if let Some(p) = key.as_ref().and_then(|k| self.verified.get(k)) {
-            return Ok(p);
-        }
         let t = self.throttle;
         let now = chrono::Utc::now().naive_utc();
-        let counts = gnuhealth::security::count_attempts(db, &t, login, client, now).await?;
+        // Counted before anything else, as trytond does: a locked login stays locked even
+        // for a password verified a moment ago.
+        let (user, counts) = tokio::try_join!(
+            gnuhealth::security::find_active_user(db, login),
+            gnuhealth::security::count_attempts(db, &t, login, client, now)
+        )?;
         let throttled = || ApiError::TooManyRequests {
             retry_after: t.window_seconds.max(1) as u64,
             message: "too many sign-in attempts; try again later".into(),
@@ -108,6 +107,14 @@ impl Authenticator {
         if counts.login > t.max_attempts {
             self.record_failure(db, login, client, now).await;
             return Err(throttled());
+        }
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let key = hash.as_deref().map(|h| self.cache_key(login, &password, h));
+        if let Some(p) = key.as_ref().and_then(|k| self.verified.get(k)) {
+            if counts.login > 0 {
+                self.clear_failures(db, login).await;
+            }
+            return Ok(p);
         }
         if self.login_delay && counts.login > 0 {
             use rand::Rng;
@@ -120,8 +127,8 @@ impl Authenticator {
             self.record_failure(db, login, client, now).await;
             return Err(ApiError::Unauthorized);
         };
-        if let Err(e) = gnuhealth::security::clear_failures(db, login).await {
-            tracing::warn!("cannot clear the failed sign-ins of a user: {e}");
+        if counts.login > 0 {
+            self.clear_failures(db, login).await;
         }
         let principal = Principal {
             user_id: user.id,
@@ -147,6 +154,12 @@ impl Authenticator {
                 "cannot record a failed sign-in (grant INSERT and DELETE on \
                  res_user_login_attempt to the server's role): {e}"
             );
+        }
+    }
+
+    async fn clear_failures(&self, db: &Database, login: &str) {
+        if let Err(e) = gnuhealth::security::clear_failures(db, login).await {
+            tracing::warn!("cannot clear the failed sign-ins of a user: {e}");
         }
     }
 
