@@ -6,6 +6,7 @@
 use chrono::{Duration, NaiveTime};
 use fhir::search::{self as syntax, Bound, Cmp, DateCondition, DateTerm, StoredKind, TextMatch};
 
+use crate::access::Policy;
 use crate::db::{Database, DbError, Param, Sql};
 use crate::resources::{Cond, Context, Kind, Path, ResourceDef, SearchParam, Stored};
 
@@ -15,6 +16,9 @@ pub enum SearchError {
     /// The client's mistake: a 400 with this message.
     #[error("{0}")]
     BadRequest(String),
+    /// The user's access rights do not allow it: a 403 with this message.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -370,19 +374,13 @@ fn with_where(
     ctx: &Context,
     req: &SearchRequest,
 ) -> Result<bool, SearchError> {
-    let rules = req.policy.as_ref().filter(|p| p.has_rules(def));
-    let plain = def.filter.is_empty() && req.params.is_empty();
-    if plain && rules.is_none() {
+    let policy = req.policy.as_deref();
+    let rules = policy.is_some_and(|p| p.has_rules(def));
+    if def.filter.is_empty() && req.params.is_empty() && !rules {
         return Ok(false);
     }
     sql.push(" WHERE ");
-    if !plain {
-        where_clause(sql, def, ctx, &req.params)?;
-    }
-    if let Some(policy) = rules {
-        let mut first = plain;
-        policy.push_rule_conditions(def, sql, &mut first);
-    }
+    conditions(sql, def, ctx, &req.params, policy, 0)?;
     Ok(true)
 }
 
@@ -392,6 +390,43 @@ pub fn where_clause(
     def: &ResourceDef,
     ctx: &Context,
     params: &[(String, String)],
+) -> Result<(), SearchError> {
+    conditions(sql, def, ctx, params, None, 0)
+}
+
+/// How deep chains and `_has` may nest.
+const MAX_CHAIN_DEPTH: usize = 4;
+
+/// Is `key` a search key of `def`: a parameter (with any modifier), a common one, a chain
+/// (`param.x`, `param:Type.x`) or a reverse chain (`_has:…`)? Chains are checked fully when
+/// the SQL is built.
+pub fn is_search_key(def: &ResourceDef, key: &str) -> bool {
+    if key.starts_with("_has:") {
+        return true;
+    }
+    let head = key.split_once('.').map_or(key, |(h, _)| h);
+    let name = syntax::parse_key(head).name;
+    find_param(def, &name).is_some() || common_param(def, &name).is_some()
+}
+
+/// The parameter a search key reads first (`patient` of `patient.name`); `_has` reads none
+/// of `def`'s own.
+pub fn key_param(key: &str) -> Option<String> {
+    if key.starts_with("_has:") {
+        return None;
+    }
+    let head = key.split_once('.').map_or(key, |(h, _)| h);
+    Some(syntax::parse_key(head).name)
+}
+
+/// Filter, parameters and (with a policy) the user's record rules of `def`, AND-ed.
+fn conditions(
+    sql: &mut Sql,
+    def: &ResourceDef,
+    ctx: &Context,
+    params: &[(String, String)],
+    policy: Option<&Policy>,
+    depth: usize,
 ) -> Result<(), SearchError> {
     let mut first = true;
     let mut and = |sql: &mut Sql| {
@@ -415,32 +450,191 @@ pub fn where_clause(
         };
     }
     for (key, value) in params {
-        let k = syntax::parse_key(key);
-        let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) = match find_param(def, &k.name) {
-            Some(p) => (p.kind, p.paths.to_vec(), p.targets),
-            None => match common_param(def, &k.name) {
-                Some((kind, paths)) => (kind, paths, &[]),
-                None => {
-                    return Err(SearchError::BadRequest(format!(
-                        "unknown search parameter '{}' for {}",
-                        k.name, def.type_name
-                    )));
-                }
-            },
-        };
         and(sql);
-        param_condition(
-            sql,
-            ctx,
-            &k.name,
-            k.modifier.as_deref(),
-            kind,
-            &paths,
-            targets,
-            value,
-        )?;
+        key_condition(sql, def, ctx, policy, key, value, depth)?;
+    }
+    let mut none = first;
+    if let Some(p) = policy {
+        p.push_rule_conditions(def, sql, &mut none);
+    }
+    if none {
+        sql.push("1 = 1");
     }
     Ok(())
+}
+
+/// The served type a chain or `_has` leads to, if the user may search it by `param`.
+fn reachable(
+    type_name: &str,
+    policy: Option<&Policy>,
+    param: Option<&str>,
+) -> Result<&'static ResourceDef, SearchError> {
+    let def = crate::registry::find(type_name).ok_or_else(|| {
+        SearchError::BadRequest(format!("resource type '{type_name}' is not served here"))
+    })?;
+    if let Some(p) = policy {
+        p.check_type(def).map_err(|r| {
+            SearchError::Forbidden(format!(
+                "{} cannot be searched: the user {r}",
+                def.type_name
+            ))
+        })?;
+        if let Some(name) = param
+            && p.denied_params(def).contains(&name)
+        {
+            return Err(SearchError::Forbidden(format!(
+                "{}.{name} reads a field the user may not read",
+                def.type_name
+            )));
+        }
+    }
+    Ok(def)
+}
+
+/// One search key's condition: a parameter, a chain (`subject:Patient.name=x`: the
+/// reference is one of the Patients whose name matches) or a reverse chain
+/// (`_has:Observation:patient:code=x`: some Observation with that code refers to the row),
+/// nested up to [`MAX_CHAIN_DEPTH`]. The rows reached obey the user's access rights too.
+fn key_condition(
+    sql: &mut Sql,
+    def: &ResourceDef,
+    ctx: &Context,
+    policy: Option<&Policy>,
+    key: &str,
+    value: &str,
+    depth: usize,
+) -> Result<(), SearchError> {
+    if depth >= MAX_CHAIN_DEPTH {
+        return Err(SearchError::BadRequest(format!(
+            "'{key}': chains nest at most {MAX_CHAIN_DEPTH} levels"
+        )));
+    }
+    if let Some(rest) = key.strip_prefix("_has:") {
+        let mut parts = rest.splitn(3, ':');
+        let (Some(other_type), Some(ref_name), Some(inner)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SearchError::BadRequest(format!(
+                "'{key}': _has needs _has:Type:reference:parameter"
+            )));
+        };
+        let other = reachable(other_type, policy, Some(ref_name))?;
+        let reference = find_param(other, ref_name)
+            .filter(|p| p.kind == Kind::Reference && p.targets.contains(&def.type_name))
+            .ok_or_else(|| {
+                SearchError::BadRequest(format!(
+                    "'{key}': {other_type} has no reference parameter '{ref_name}' to {}",
+                    def.type_name
+                ))
+            })?;
+        sql.push("(");
+        for (i, path) in reference.paths.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            let from = match path.join {
+                None => other.from.to_owned(),
+                Some((child, on)) => format!("{} JOIN {child} ON {on}", other.from),
+            };
+            sql.push(def.key)
+                .push(" IN (SELECT ")
+                .push(path.expr)
+                .push(" FROM ")
+                .push(&from)
+                .push(" WHERE ");
+            if let Some(w) = path.when {
+                sql.push(w).push(" AND ");
+            }
+            let inner_params = [(inner.to_owned(), value.to_owned())];
+            conditions(sql, other, ctx, &inner_params, policy, depth + 1)?;
+            sql.push(")");
+        }
+        if reference.paths.is_empty() {
+            sql.push("1 = 0");
+        }
+        sql.push(")");
+        return Ok(());
+    }
+    if let Some((head, rest)) = key.split_once('.') {
+        let k = syntax::parse_key(head);
+        let reference = find_param(def, &k.name)
+            .filter(|p| p.kind == Kind::Reference)
+            .ok_or_else(|| {
+                SearchError::BadRequest(format!(
+                    "'{key}': '{}' is not a reference parameter of {}",
+                    k.name, def.type_name
+                ))
+            })?;
+        let served: Vec<&str> = reference
+            .targets
+            .iter()
+            .copied()
+            .filter(|t| crate::registry::find(t).is_some())
+            .collect();
+        let target_name = match (k.modifier.as_deref(), served.as_slice()) {
+            (Some(t), _) if reference.targets.contains(&t) => t,
+            (Some(t), _) => {
+                return Err(SearchError::BadRequest(format!(
+                    "'{key}': '{}' does not refer to {t}",
+                    k.name
+                )));
+            }
+            (None, [only]) => only,
+            (None, _) => {
+                return Err(SearchError::BadRequest(format!(
+                    "'{key}': name the type the chain goes through, e.g. {}:{}.{rest}",
+                    k.name,
+                    served.first().copied().unwrap_or("Patient")
+                )));
+            }
+        };
+        let rest_name = key_param(rest).unwrap_or_default();
+        let target = reachable(target_name, policy, Some(&rest_name))?;
+        return any_path(sql, reference.paths, |sql, p| {
+            sql.push(p.expr)
+                .push(" IN (SELECT ")
+                .push(target.key)
+                .push(" FROM ")
+                .push(target.from)
+                .push(" WHERE ");
+            let inner_params = [(rest.to_owned(), value.to_owned())];
+            conditions(sql, target, ctx, &inner_params, policy, depth + 1)?;
+            sql.push(")");
+            Ok(())
+        });
+    }
+    let k = syntax::parse_key(key);
+    let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) = match find_param(def, &k.name) {
+        Some(p) => (p.kind, p.paths.to_vec(), p.targets),
+        None => match common_param(def, &k.name) {
+            Some((kind, paths)) => (kind, paths, &[]),
+            None => {
+                return Err(SearchError::BadRequest(format!(
+                    "unknown search parameter '{}' for {}",
+                    k.name, def.type_name
+                )));
+            }
+        },
+    };
+    if depth > 0
+        && let Some(p) = policy
+        && p.denied_params(def).contains(&k.name.as_str())
+    {
+        return Err(SearchError::Forbidden(format!(
+            "{}.{} reads a field the user may not read",
+            def.type_name, k.name
+        )));
+    }
+    param_condition(
+        sql,
+        ctx,
+        &k.name,
+        k.modifier.as_deref(),
+        kind,
+        &paths,
+        targets,
+        value,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -57,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{type}", any(type_level))
         .route("/{type}/_search", any(search_post))
         .route("/{type}/{id}", any(instance_level))
+        .route("/{type}/{id}/{compartment}", any(compartment))
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
@@ -434,6 +435,47 @@ async fn search_post(
     search(&state, def, &headers, &ext, query).await
 }
 
+/// The parameter that puts `def`'s resources in a patient's compartment (R4's Patient
+/// CompartmentDefinition: `patient`, else `subject`; the Patient itself by `_id`).
+fn compartment_param(def: &ResourceDef) -> Option<&'static str> {
+    if def.type_name == "Patient" {
+        return Some("_id");
+    }
+    ["patient", "subject"].into_iter().find(|name| {
+        gnuhealth::search::find_param(def, name).is_some_and(|p| p.targets.contains(&"Patient"))
+    })
+}
+
+/// `GET /Patient/[id]/[type]?…`: a search of `type` within the patient's compartment.
+async fn compartment(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    ext: Extensions,
+    uri: Uri,
+    Path((owner, id, type_name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    if owner != "Patient" {
+        return Err(ApiError::NotFound(format!(
+            "no route for {}: only the Patient compartment is served",
+            uri.path()
+        )));
+    }
+    let def = resource_def(&type_name)?;
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed(method.to_string()));
+    }
+    let param = compartment_param(def).ok_or_else(|| {
+        ApiError::BadRequest(format!("{type_name} is not in the Patient compartment"))
+    })?;
+    if !fhir::is_valid_id(&id) {
+        return Err(ApiError::NotFound(format!("Patient/{id} is not known")));
+    }
+    let mut query = vec![(param.to_owned(), id)];
+    query.extend(query_pairs(&uri));
+    search(&state, def, &headers, &ext, query).await
+}
+
 /// `Prefer: handling=lenient` asks us to ignore parameters we do not know.
 fn lenient(headers: &HeaderMap) -> bool {
     headers
@@ -506,9 +548,8 @@ async fn search(
                 result.push((k, v));
             }
             _ => {
-                let name = fhir::search::parse_key(&k).name;
-                let known = gnuhealth::search::find_param(def, &name).is_some()
-                    || gnuhealth::search::common_param(def, &name).is_some();
+                let name = gnuhealth::search::key_param(&k).unwrap_or_else(|| k.clone());
+                let known = gnuhealth::search::is_search_key(def, &k);
                 if denied.contains(&name.as_str()) {
                     return Err(ApiError::Forbidden(format!(
                         "user '{}' may not search {} by '{name}': it reads a field they may not read",

@@ -121,6 +121,7 @@ impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         match e {
             SearchError::BadRequest(msg) => ApiError::BadRequest(msg),
+            SearchError::Forbidden(msg) => ApiError::Forbidden(msg),
             SearchError::Db(e) => e.into(),
         }
     }

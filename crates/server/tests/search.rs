@@ -106,3 +106,105 @@ async fn total_can_be_left_out_and_lenient_handling_reports_what_it_ignored() {
         2
     );
 }
+
+/// The first value a query returns, as text.
+fn sql_text(sql: &str) -> String {
+    let conn =
+        rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+    conn.query_row(sql, [], |r| r.get::<_, String>(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+const CONDITIONS: &str = "SELECT d.id FROM gnuhealth_patient_disease d \
+     JOIN gnuhealth_patient r ON r.id = d.patient JOIN party_party p ON p.id = r.party \
+     WHERE (d.is_allergy IS NULL OR d.is_allergy = 0)";
+
+#[tokio::test]
+async fn chains_follow_references_to_the_rows_that_match() {
+    let female = all_ids("/Condition?patient.gender=female&_count=50").await;
+    assert_eq!(
+        common::sorted(female.clone()),
+        sql_ids(&format!("{CONDITIONS} AND p.gender = 'f'"))
+    );
+    assert!(!female.is_empty());
+    // With the type named, and two levels deep (patient → general practitioner → name).
+    let typed = all_ids("/Condition?subject:Patient.gender=female&_count=50").await;
+    assert_eq!(typed, female);
+    let family = sql_text(
+        "SELECT n.family FROM gnuhealth_patient r \
+         JOIN gnuhealth_healthprofessional hp ON hp.id = r.primary_care_doctor \
+         JOIN gnuhealth_person_name n ON n.party = hp.party LIMIT 1",
+    );
+    let deep = all_ids(&format!(
+        "/Condition?patient.general-practitioner.family={family}&_count=50"
+    ))
+    .await;
+    let expected = sql_ids(&format!(
+        "{CONDITIONS} AND r.primary_care_doctor IN (SELECT hp.id FROM gnuhealth_healthprofessional hp \
+         JOIN gnuhealth_person_name n ON n.party = hp.party WHERE n.family LIKE '{family}%')"
+    ));
+    assert_eq!(common::sorted(deep), expected);
+    assert!(!expected.is_empty());
+    // Errors: not a reference, a type the reference does not take.
+    assert_eq!(get("/Condition?code.x=1").await.0, 400);
+    assert_eq!(get("/Condition?patient:Practitioner.name=x").await.0, 400);
+}
+
+#[tokio::test]
+async fn has_finds_the_rows_other_resources_refer_to() {
+    let code = sql_text(
+        "SELECT pg.code FROM gnuhealth_patient_disease d \
+         JOIN gnuhealth_pathology pg ON pg.id = d.pathology \
+         WHERE d.is_allergy IS NULL OR d.is_allergy = 0 LIMIT 1",
+    );
+    let patients = all_ids(&format!("/Patient?_has:Condition:patient:code={code}")).await;
+    let expected = sql_ids(&format!(
+        "SELECT DISTINCT d.patient FROM gnuhealth_patient_disease d \
+         JOIN gnuhealth_pathology pg ON pg.id = d.pathology \
+         WHERE (d.is_allergy IS NULL OR d.is_allergy = 0) AND pg.code = '{code}'"
+    ));
+    assert_eq!(common::sorted(patients), expected);
+    assert!(!expected.is_empty());
+    // Nested: the practitioners whose patients have that condition.
+    let doctors = all_ids(&format!(
+        "/Practitioner?_has:Patient:general-practitioner:_has:Condition:patient:code={code}"
+    ))
+    .await;
+    let expected = sql_ids(&format!(
+        "SELECT DISTINCT r.primary_care_doctor FROM gnuhealth_patient r WHERE r.id IN ({}) \
+         AND r.primary_care_doctor IS NOT NULL",
+        if expected.is_empty() {
+            "NULL".to_owned()
+        } else {
+            expected.join(",")
+        }
+    ));
+    assert_eq!(common::sorted(doctors), expected);
+    // The front desk may not read Conditions, so may not search through them either.
+    let (status, body) = common::get_as(
+        "frontdesk",
+        &format!("/Patient?_has:Condition:patient:code={code}"),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(get("/Patient?_has:Condition:code=x").await.0, 400);
+    assert_eq!(get("/Patient?_has:Nothing:patient:code=x").await.0, 400);
+}
+
+#[tokio::test]
+async fn compartment_search_is_the_search_within_one_patient() {
+    let patient = sql_text("SELECT CAST(MIN(patient) AS TEXT) FROM gnuhealth_patient_disease");
+    let ids = all_ids(&format!("/Patient/{patient}/Condition?_count=3")).await;
+    assert_eq!(
+        common::sorted(ids.clone()),
+        sql_ids(&format!("{CONDITIONS} AND d.patient = {patient}"))
+    );
+    assert!(!ids.is_empty());
+    // Further parameters narrow it.
+    let (_, b) = get(&format!("/Patient/{patient}/Condition?_id={}", ids[0])).await;
+    assert_eq!(common::ids(&b), vec![ids[0].clone()]);
+    let (_, b) = get(&format!("/Patient/{patient}/Patient")).await;
+    assert_eq!(common::ids(&b), vec![patient.clone()]);
+    assert_eq!(get(&format!("/Patient/{patient}/Medication")).await.0, 400);
+    assert_eq!(get("/Practitioner/1/Condition").await.0, 404);
+}
