@@ -522,6 +522,7 @@ async fn search(
     let mut sort = Vec::new();
     let mut count_total = true;
     let mut ignored = Vec::new();
+    let mut includes = Vec::new();
     for (k, v) in query {
         match k.as_str() {
             "_count" => {
@@ -532,6 +533,12 @@ async fn search(
             "_format" | "_pretty" => {}
             "_sort" => {
                 sort.extend(gnuhealth::search::parse_sort(def, &v)?);
+                result.push((k, v));
+            }
+            "_include" | "_revinclude" | "_include:iterate" | "_revinclude:iterate" => {
+                let reverse = k.starts_with("_revinclude");
+                let iterate = k.ends_with(":iterate");
+                includes.push(gnuhealth::include::parse(&v, reverse, iterate)?);
                 result.push((k, v));
             }
             "_total" => {
@@ -642,6 +649,36 @@ async fn search(
                 resource,
                 search: Some(EntrySearch {
                     mode: SearchMode::Match,
+                }),
+            });
+        }
+    }
+    if !includes.is_empty() {
+        let included = gnuhealth::include::resolve(
+            &state.db,
+            &ctx,
+            &policy,
+            &includes,
+            def,
+            &page.ids,
+            state.max_count,
+        )
+        .await?;
+        for (t, mut resource) in included {
+            let Some(id) = resource
+                .get("id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            redact(&policy, t, &mut resource);
+            audit(ext, |e| e.ids.push(format!("{}/{id}", t.type_name)));
+            bundle.entry.push(BundleEntry {
+                full_url: Some(format!("{}/{}/{id}", state.base_url, t.type_name)),
+                resource,
+                search: Some(EntrySearch {
+                    mode: SearchMode::Include,
                 }),
             });
         }

@@ -208,3 +208,122 @@ async fn compartment_search_is_the_search_within_one_patient() {
     assert_eq!(get(&format!("/Patient/{patient}/Medication")).await.0, 400);
     assert_eq!(get("/Practitioner/1/Condition").await.0, 404);
 }
+
+/// `(mode, type/id)` of every entry.
+fn entries(b: &serde_json::Value) -> Vec<(String, String)> {
+    b["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["search"]["mode"].as_str().unwrap_or_default().to_owned(),
+                format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap_or_default(),
+                    e["resource"]["id"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect()
+}
+
+fn included(b: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = entries(b)
+        .into_iter()
+        .filter(|(m, _)| m == "include")
+        .map(|(_, r)| r)
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn includes_add_what_the_page_refers_to_and_what_refers_to_it_once() {
+    let (condition, patient, doctor) = {
+        let conn =
+            rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(
+            "SELECT d.id, d.patient, r.primary_care_doctor FROM gnuhealth_patient_disease d \
+             JOIN gnuhealth_patient r ON r.id = d.patient \
+             WHERE (d.is_allergy IS NULL OR d.is_allergy = 0) \
+             AND r.primary_care_doctor IS NOT NULL ORDER BY d.id LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (status, b) = get(&format!(
+        "/Condition?_id={condition}&_include=Condition:patient"
+    ))
+    .await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(
+        entries(&b),
+        vec![
+            ("match".to_owned(), format!("Condition/{condition}")),
+            ("include".to_owned(), format!("Patient/{patient}")),
+        ]
+    );
+    assert_eq!(b["total"], 1, "includes are not counted");
+    assert!(
+        link(&b, "self")
+            .unwrap_or_default()
+            .contains("_include=Condition%3Apatient")
+    );
+
+    // Every condition of the patient refers to it: the patient is included once.
+    let (_, b) = get(&format!(
+        "/Condition?patient={patient}&_include=Condition:patient"
+    ))
+    .await;
+    assert_eq!(included(&b), vec![format!("Patient/{patient}")]);
+
+    // :iterate follows the included patient to their practitioner; * takes every reference.
+    let (_, b) = get(&format!(
+        "/Condition?_id={condition}&_include=Condition:patient\
+         &_include:iterate=Patient:general-practitioner"
+    ))
+    .await;
+    assert_eq!(
+        included(&b),
+        vec![
+            format!("Patient/{patient}"),
+            format!("Practitioner/{doctor}")
+        ]
+    );
+    let (_, b) = get(&format!("/Condition?_id={condition}&_include=Condition:*")).await;
+    assert!(included(&b).contains(&format!("Patient/{patient}")), "{b}");
+
+    // _revinclude: the patient's conditions.
+    let (_, b) = get(&format!(
+        "/Patient?_id={patient}&_revinclude=Condition:patient"
+    ))
+    .await;
+    let expected: Vec<String> = {
+        let mut v: Vec<String> = sql_ids(&format!("{CONDITIONS} AND d.patient = {patient}"))
+            .into_iter()
+            .map(|id| format!("Condition/{id}"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(included(&b), expected);
+    // Never what the user may not read: the front desk gets the patient, not the conditions.
+    let (status, b) = common::get_as(
+        "frontdesk",
+        &format!("/Patient?_id={patient}&_revinclude=Condition:patient"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(included(&b).is_empty(), "{b}");
+
+    assert_eq!(get("/Condition?_include=Condition:code").await.0, 400);
+    assert_eq!(get("/Condition?_include=Nothing:patient").await.0, 400);
+}
