@@ -118,8 +118,9 @@ pub fn unescape(value: &str) -> String {
     out
 }
 
-/// Split `value` on every `sep` not preceded by an escaping backslash; escapes are kept.
-fn split_unescaped(value: &str, sep: char) -> Vec<&str> {
+/// Split `value` on every `sep` not preceded by an escaping backslash (`|` of a token or
+/// quantity, `$` of a composite); escapes are kept for the part's own parser.
+pub fn split_unescaped(value: &str, sep: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut from = 0;
     let mut escaped = false;
@@ -956,6 +957,19 @@ pub fn parse_count(value: &str, max: u32) -> Result<u32, SyntaxError> {
             "{value} is above this server's maximum of {max}: ask for at most {max} \
              and follow the next links"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_unescaped_separators_only() {
+        assert_eq!(split_unescaped(r"a$b\$c$", '$'), vec!["a", r"b\$c", ""]);
+        assert_eq!(split_unescaped(r"1|s|a\|b", '|'), vec!["1", "s", r"a\|b"]);
+        assert_eq!(split_unescaped(r"x\\|y", '|'), vec![r"x\\", "y"]);
+        assert_eq!(split_unescaped("", '|'), vec![""]);
     }
 }
 

@@ -112,6 +112,7 @@ pub struct SearchPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SortValue {
     Int,
+    Float,
     Text,
     Date,
     Timestamp,
@@ -146,6 +147,7 @@ fn sort_source(def: &ResourceDef, name: &str) -> Option<(Path, SortValue)> {
         (_, Some(Stored::Date)) => SortValue::Date,
         (_, Some(Stored::Timestamp)) => SortValue::Timestamp,
         (_, Some(Stored::Id | Stored::Bool)) => SortValue::Int,
+        (_, Some(Stored::Number | Stored::Quantity { .. })) => SortValue::Float,
         (_, Some(_)) => SortValue::Text,
         (_, None) => return None,
     };
@@ -208,6 +210,7 @@ fn sort_param(value: SortValue, text: &str) -> Result<Param, SearchError> {
     let bad = || SearchError::BadRequest("invalid paging cursor".into());
     Ok(match value {
         SortValue::Int => Param::Int(text.parse().map_err(|_| bad())?),
+        SortValue::Float => Param::Float(text.parse().map_err(|_| bad())?),
         SortValue::Text => Param::Text(text.to_owned()),
         SortValue::Date => Param::Date(crate::tryton::parse_date(text).ok_or_else(bad)?),
         SortValue::Timestamp => {
@@ -604,6 +607,18 @@ fn key_condition(
         });
     }
     let k = syntax::parse_key(key);
+    if let Some(p) = find_param(def, &k.name).filter(|p| p.kind == Kind::Composite) {
+        return composite_condition(
+            sql,
+            def,
+            ctx,
+            policy,
+            p,
+            k.modifier.as_deref(),
+            value,
+            depth,
+        );
+    }
     let (kind, paths, targets): (Kind, Vec<Path>, &[&str]) = match find_param(def, &k.name) {
         Some(p) => (p.kind, p.paths.to_vec(), p.targets),
         None => match common_param(def, &k.name) {
@@ -637,6 +652,51 @@ fn key_condition(
     )
 }
 
+/// A composite: `a$b,c$d` is (a AND b) OR (c AND d), each part a value of the component
+/// parameter at its position.
+#[allow(clippy::too_many_arguments)]
+fn composite_condition(
+    sql: &mut Sql,
+    def: &ResourceDef,
+    ctx: &Context,
+    policy: Option<&Policy>,
+    p: &SearchParam,
+    modifier: Option<&str>,
+    value: &str,
+    depth: usize,
+) -> Result<(), SearchError> {
+    let bad = |msg: String| SearchError::BadRequest(format!("parameter '{}': {msg}", p.name));
+    if let Some(m) = modifier {
+        return Err(bad(format!(
+            "modifier ':{m}' is not supported for a composite"
+        )));
+    }
+    sql.push("(");
+    for (i, alternative) in syntax::split_unescaped(value, ',').into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        let parts = syntax::split_unescaped(alternative, '$');
+        if parts.len() != p.components.len() {
+            return Err(bad(format!(
+                "'{alternative}' needs {} parts separated by $ ({})",
+                p.components.len(),
+                p.components.join(", ")
+            )));
+        }
+        sql.push("(");
+        for (k, (component, part)) in p.components.iter().zip(parts).enumerate() {
+            if k > 0 {
+                sql.push(" AND ");
+            }
+            key_condition(sql, def, ctx, policy, component, part, depth)?;
+        }
+        sql.push(")");
+    }
+    sql.push(")");
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn param_condition(
     sql: &mut Sql,
@@ -662,8 +722,7 @@ fn param_condition(
     let allowed: &[&str] = match kind {
         Kind::String => &["exact", "contains"],
         Kind::Token => &["not"],
-        Kind::Date => &[],
-        Kind::Reference => &[],
+        Kind::Date | Kind::Reference | Kind::Number | Kind::Quantity | Kind::Composite => &[],
     };
     let mut ref_type = None;
     if let Some(m) = modifier {
@@ -700,6 +759,19 @@ fn param_condition(
                     .map_err(|e| bad(e.to_string()))?;
                 reference_condition(sql, paths, targets, &r)?
             }
+            Kind::Number => {
+                let (prefix, digits) = syntax::split_prefix(v);
+                let n = fhir::number::parse_number(digits).map_err(|e| bad(e.to_string()))?;
+                any_path(sql, paths, |sql, p| {
+                    number_terms(sql, p.expr, &fhir::number::number_condition(prefix, &n));
+                    Ok(())
+                })?
+            }
+            Kind::Quantity => {
+                let q = fhir::number::parse_quantity(v).map_err(|e| bad(e.to_string()))?;
+                quantity_condition(sql, paths, &q)?
+            }
+            Kind::Composite => return Err(bad("a composite value cannot be used here".into())),
         }
     }
     sql.push(")");
@@ -971,6 +1043,65 @@ fn reference_condition(
             Ok(())
         }
     }
+}
+
+/// `(v op bound AND …) OR …` over one numeric column.
+fn number_terms(sql: &mut Sql, expr: &str, alternatives: &[Vec<(Cmp, f64)>]) {
+    sql.push("(");
+    for (i, terms) in alternatives.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(");
+        for (k, (cmp, bound)) in terms.iter().enumerate() {
+            if k > 0 {
+                sql.push(" AND ");
+            }
+            sql.push(expr).push(" ").push(cmp.sql()).push(" ");
+            sql.param(Param::Float(*bound));
+        }
+        sql.push(")");
+    }
+    if alternatives.is_empty() {
+        sql.push("1 = 0");
+    }
+    sql.push(")");
+}
+
+/// A quantity: the number with its prefix, and the unit when one is given — the stored
+/// unit's code or name; a system other than UCUM (the only one units are emitted in)
+/// matches nothing.
+fn quantity_condition(
+    sql: &mut Sql,
+    paths: &[Path],
+    q: &fhir::number::QuantityValue,
+) -> Result<(), SearchError> {
+    if q.system
+        .as_deref()
+        .is_some_and(|s| s != fhir::datatypes::UCUM)
+    {
+        sql.push("1 = 0");
+        return Ok(());
+    }
+    let terms = fhir::number::number_condition(q.prefix, &q.number);
+    any_path(sql, paths, |sql, p| {
+        number_terms(sql, p.expr, &terms);
+        if let (
+            Stored::Quantity {
+                unit_code,
+                unit_name,
+            },
+            Some(code),
+        ) = (p.value, &q.code)
+        {
+            sql.push(" AND (").push(unit_code).push(" = ");
+            sql.param(Param::Text(code.clone()));
+            sql.push(" OR ").push(unit_name).push(" = ");
+            sql.param(Param::Text(code.clone()));
+            sql.push(")");
+        }
+        Ok(())
+    })
 }
 
 /// A date parameter over each path, with the R4 prefix semantics of

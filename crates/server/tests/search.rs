@@ -327,3 +327,72 @@ async fn includes_add_what_the_page_refers_to_and_what_refers_to_it_once() {
     assert_eq!(get("/Condition?_include=Condition:code").await.0, 400);
     assert_eq!(get("/Condition?_include=Nothing:patient").await.0, 400);
 }
+
+const ANALYTES: &str =
+    "SELECT r.id FROM gnuhealth_lab_test_critearea r WHERE r.gnuhealth_lab_id IS NOT NULL";
+
+#[tokio::test]
+async fn quantities_follow_prefixes_precision_and_units() {
+    for (query, condition) in [
+        ("gt5.4", "r.result > 5.4"),
+        ("le5.4", "r.result <= 5.4"),
+        ("5.4", "r.result >= 5.35 AND r.result < 5.45"),
+        ("ne5.4", "(r.result < 5.35 OR r.result >= 5.45)"),
+        ("ap100", "r.result >= 90 AND r.result <= 110"),
+        ("eb1e1", "r.result < 5"),
+    ] {
+        let found = all_ids(&format!("/Observation?value-quantity={query}&_count=1000")).await;
+        let expected = sql_ids(&format!("{ANALYTES} AND {condition}"));
+        assert_eq!(common::sorted(found), expected, "value-quantity={query}");
+    }
+    // With a unit: the unit's code (or name).
+    let (unit, value) = {
+        let conn =
+            rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(
+            "SELECT u.code, r.result FROM gnuhealth_lab_test_critearea r \
+             JOIN gnuhealth_lab_test_units u ON u.id = r.units \
+             WHERE r.result IS NOT NULL AND r.gnuhealth_lab_id IS NOT NULL AND u.code = 'g/dL' LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let expected = sql_ids(&format!(
+        "{ANALYTES} AND r.result >= {value} AND r.units IN \
+         (SELECT id FROM gnuhealth_lab_test_units WHERE code = '{unit}' OR name = '{unit}')"
+    ));
+    assert!(!expected.is_empty());
+    for system in ["http://unitsofmeasure.org", ""] {
+        let found = all_ids(&format!(
+            "/Observation?value-quantity=ge{value}|{system}|{unit}&_count=1000"
+        ))
+        .await;
+        assert_eq!(common::sorted(found), expected, "system '{system}'");
+    }
+    let (_, b) = get(&format!(
+        "/Observation?value-quantity=ge{value}|http://other|{unit}"
+    ))
+    .await;
+    assert_eq!(b["total"], 0);
+    assert_eq!(get("/Observation?value-quantity=abc").await.0, 400);
+    assert_eq!(get("/Observation?value-quantity=5|mg").await.0, 400);
+}
+
+#[tokio::test]
+async fn composite_parts_hold_for_the_same_observation() {
+    let code = sql_text(
+        "SELECT code FROM gnuhealth_lab_test_critearea \
+         WHERE result IS NOT NULL AND gnuhealth_lab_id IS NOT NULL LIMIT 1",
+    );
+    let found = all_ids(&format!(
+        "/Observation?code-value-quantity={code}$gt1,{code}$lt0&_count=1000"
+    ))
+    .await;
+    let expected = sql_ids(&format!(
+        "{ANALYTES} AND r.code = '{code}' AND (r.result > 1 OR r.result < 0)"
+    ));
+    assert_eq!(common::sorted(found), expected);
+    assert!(!expected.is_empty());
+    assert_eq!(get("/Observation?code-value-quantity=x").await.0, 400);
+}

@@ -131,6 +131,10 @@ pub enum Kind {
     Token,
     Date,
     Reference,
+    Number,
+    Quantity,
+    /// Values of other parameters of the same row, `$`-separated (R4 composite).
+    Composite,
 }
 
 impl Kind {
@@ -140,6 +144,9 @@ impl Kind {
             Kind::Token => "token",
             Kind::Date => "date",
             Kind::Reference => "reference",
+            Kind::Number => "number",
+            Kind::Quantity => "quantity",
+            Kind::Composite => "composite",
         }
     }
 }
@@ -153,6 +160,8 @@ pub struct SearchParam {
     pub paths: &'static [Path],
     /// For reference parameters: the resource types the reference may point to.
     pub targets: &'static [&'static str],
+    /// For composite parameters: the parameters whose values the parts are, in order.
+    pub components: &'static [&'static str],
 }
 
 impl SearchParam {
@@ -169,6 +178,7 @@ impl SearchParam {
             definition,
             paths,
             targets: &[],
+            components: &[],
         }
     }
 
@@ -185,6 +195,24 @@ impl SearchParam {
             definition,
             paths,
             targets,
+            components: &[],
+        }
+    }
+
+    /// A composite parameter over other parameters of the type (all on the main row, so
+    /// the parts hold for the same row).
+    pub const fn composite(
+        name: &'static str,
+        definition: &'static str,
+        components: &'static [&'static str],
+    ) -> SearchParam {
+        SearchParam {
+            name,
+            kind: Kind::Composite,
+            definition,
+            paths: &[],
+            targets: &[],
+            components,
         }
     }
 }
@@ -221,6 +249,14 @@ pub enum Stored {
     Timestamp,
     /// An integer foreign key (reference parameters).
     Id,
+    /// A number (number parameters).
+    Number,
+    /// A number with its unit: SQL expressions of the unit's code and of its name (a
+    /// quantity searched with a unit matches either).
+    Quantity {
+        unit_code: &'static str,
+        unit_name: &'static str,
+    },
 }
 
 /// The system of a token value.

@@ -140,6 +140,23 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             ],
             &["ServiceRequest"],
         ),
+        SearchParam::new(
+            "value-quantity",
+            Kind::Quantity,
+            "http://hl7.org/fhir/SearchParameter/Observation-value-quantity",
+            &[Path::col(
+                "r.result",
+                Stored::Quantity {
+                    unit_code: "(SELECT vu.code FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
+                    unit_name: "(SELECT vu.name FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
+                },
+            )],
+        ),
+        SearchParam::composite(
+            "code-value-quantity",
+            "http://hl7.org/fhir/SearchParameter/Observation-code-value-quantity",
+            &["code", "value-quantity"],
+        ),
         // A qualitative text is the value only when there is no numeric result.
         SearchParam::new(
             "value-string",
@@ -158,7 +175,12 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
     // element goes through. The unit's code and name are the value of `units`; the
     // request matched for `basedOn` is read as a whole model. The category is constant.
     fields: &[
-        FieldUse::required("gnuhealth.lab.test.critearea", "code", &["code"], &["code"]),
+        FieldUse::required(
+            "gnuhealth.lab.test.critearea",
+            "code",
+            &["code"],
+            &["code", "code-value-quantity"],
+        ),
         FieldUse::required("gnuhealth.lab.test.critearea", "name", &["code"], &[]),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
@@ -169,7 +191,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                 "status",
                 "dataAbsentReason",
             ],
-            &["value-string"],
+            &["value-string", "value-quantity", "code-value-quantity"],
         ),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
@@ -219,7 +241,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                 "referenceRange.high.system",
                 "referenceRange.high.code",
             ],
-            &[],
+            &["value-quantity", "code-value-quantity"],
         ),
         FieldUse::new(
             "gnuhealth.lab.test.critearea",
