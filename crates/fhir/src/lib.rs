@@ -1,10 +1,11 @@
 //! FHIR R4 (4.0.1), independent of GNU Health and of any database or HTTP stack:
 //! output datatypes (serde structs in R4 element order), Bundle, OperationOutcome,
-//! CapabilityStatement and the search-parameter syntax.
+//! CapabilityStatement, the search-parameter syntax and the R4 element definitions.
 
 pub mod bundle;
 pub mod capability;
 pub mod datatypes;
+pub mod definitions;
 pub mod outcome;
 pub mod resources;
 pub mod search;
