@@ -73,7 +73,7 @@ impl Element {
     /// name) when `key` is this element: `valueQuantity` → `Quantity` for `value[x]`.
     pub fn type_of(&self, key: &str) -> Option<&'static str> {
         if !self.choice() {
-            return (key == self.name).then(|| self.types[0]);
+            return self.types.first().copied().filter(|_| key == self.name);
         }
         let suffix = key.strip_prefix(self.name)?;
         let mut chars = suffix.chars();
