@@ -34,6 +34,8 @@ need_packages() {
     command -v sqlite3 > /dev/null || missing+=(sqlite3)
     command -v bc > /dev/null || missing+=(bc)
     command -v node > /dev/null || missing+=(nodejs npm)
+    # xml_check.py runs in a venv of its own.
+    python3 -c 'import ensurepip' 2> /dev/null || missing+=(python3 python3-venv)
     [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

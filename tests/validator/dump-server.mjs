@@ -1,6 +1,7 @@
 // Collects what a running gnuhealth-fhir server emits, for validate.mjs: the
 // CapabilityStatement, every page of every resource type it lists (following the
-// Bundle `next` links, up to a limit per type), and a few error OperationOutcomes.
+// Bundle `next` links, up to a limit per type), subset answers (`_summary`, `_elements`:
+// what is left must still be valid) and a few error OperationOutcomes.
 // Usage: node dump-server.mjs BASE_URL LOGIN PASSWORD OUT.ndjson [MAX_PER_TYPE]
 import { writeFileSync } from 'node:fs';
 
@@ -35,6 +36,13 @@ for (const r of meta.body.rest[0].resource) {
     url = (page.body.link ?? []).find((l) => l.relation === 'next')?.url;
   }
   counts[r.type] = n;
+}
+for (const r of meta.body.rest[0].resource) {
+  for (const q of ['_summary=true', '_summary=text', '_summary=count', '_elements=id']) {
+    const page = await get(`${base}/${r.type}?${q}&_count=50`);
+    if (page.status !== 200) throw new Error(`${r.type}?${q}: HTTP ${page.status}`);
+    lines.push(JSON.stringify(page.body));
+  }
 }
 for (const path of ['/Patient/0', '/Patient?no-such-parameter=1', '/NoSuchType']) {
   lines.push(JSON.stringify((await get(`${base}${path}`)).body));

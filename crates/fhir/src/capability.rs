@@ -175,7 +175,7 @@ impl CapabilityStatement {
                 url: Some(base_url.to_owned()),
             },
             fhir_version: crate::FHIR_VERSION,
-            format: vec!["json", crate::JSON_MIME],
+            format: vec!["json", "xml", crate::JSON_MIME, crate::XML_MIME],
             rest: vec![Rest {
                 mode: "server",
                 security: Some(Security {

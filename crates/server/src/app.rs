@@ -11,6 +11,7 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use fhir::bundle::{Bundle, BundleEntry, BundleLink, EntrySearch, SearchMode};
+use fhir::subset::{Subset, Summary};
 use gnuhealth::access::Policy;
 use gnuhealth::db::Database;
 use gnuhealth::resources::{Context, ResourceDef};
@@ -64,79 +65,206 @@ pub fn router(state: Arc<AppState>) -> Router {
             audit,
             crate::audit::layer,
         ));
-    // Client address and HSTS, size limits, OperationOutcome for every error.
-    crate::transport::layers(routes, transport)
+    // Client address and HSTS, size limits, OperationOutcome for every error; outermost,
+    // those OperationOutcomes in XML for clients that asked for XML.
+    crate::transport::layers(routes, transport).layer(axum::middleware::from_fn(xml_errors))
+}
+
+/// Error responses are OperationOutcomes in JSON wherever they were produced (handlers,
+/// extractors, limits); a request that asked for XML gets them in XML.
+async fn xml_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let xml = wants_xml(req.headers(), &query_pairs(req.uri())).unwrap_or(false);
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(fhir::JSON_MIME));
+    if !xml || !json || resp.status().is_success() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // OperationOutcomes are small; the limit only guards against surprises.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return ApiError::Internal.into_response();
+    };
+    let converted = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| fhir::xml::to_xml(&v, false).ok());
+    // No body (HEAD) or not a resource: left as it is.
+    let Some(xml) = converted else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+xml; charset=utf-8"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(xml))
 }
 
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut resp = (status, body).into_response();
+/// A FHIR answer in the negotiated format.
+fn fhir_response(status: StatusCode, body: Rendered) -> Response {
+    let mut resp = (status, body.bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+        HeaderValue::from_static(if body.xml {
+            "application/fhir+xml; charset=utf-8"
+        } else {
+            "application/fhir+json; charset=utf-8"
+        }),
     );
     resp
 }
 
-/// Output options from `_format`, `_pretty` and `Accept`.
+/// A rendered resource and its format.
+struct Rendered {
+    bytes: Vec<u8>,
+    xml: bool,
+}
+
+/// Output options from `_format`, `_pretty`, `Accept`, `_summary` and `_elements`.
 struct Output {
     pretty: bool,
+    xml: bool,
+    subset: Subset,
 }
 
-/// FHIR JSON is what we serve; anything else a client insists on is a 406.
-fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Output, ApiError> {
-    const JSON: &[&str] = &[
-        "json",
-        "application/json",
-        "application/fhir+json",
-        "application/json+fhir",
-        "text/json",
-    ];
-    let pretty = query.iter().any(|(k, v)| k == "_pretty" && v == "true");
+const JSON_TYPES: &[&str] = &[
+    "json",
+    "application/json",
+    "application/fhir+json",
+    "application/json+fhir",
+    "text/json",
+];
+const XML_TYPES: &[&str] = &[
+    "xml",
+    "application/xml",
+    "application/fhir+xml",
+    "application/xml+fhir",
+    "text/xml",
+];
+
+/// The format asked for: XML when `_format` says so, or when `Accept` ranks an XML type
+/// above every JSON one; JSON otherwise; 406 when neither is acceptable.
+fn wants_xml(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, ApiError> {
     if let Some((_, f)) = query.iter().find(|(k, _)| k == "_format") {
-        let f = f.split(';').next().unwrap_or("").trim();
-        if !JSON.contains(&f) {
-            return Err(ApiError::NotAcceptable(format!(
-                "_format '{f}' is not supported; this server speaks application/fhir+json"
-            )));
+        // An unencoded `+` in a query string arrives as a space.
+        let f = f.split(';').next().unwrap_or("").trim().replace(' ', "+");
+        let f = f.to_ascii_lowercase();
+        if XML_TYPES.contains(&f.as_str()) {
+            return Ok(true);
         }
-        return Ok(Output { pretty });
+        if JSON_TYPES.contains(&f.as_str()) {
+            return Ok(false);
+        }
+        return Err(ApiError::NotAcceptable(format!(
+            "_format '{f}' is not supported; this server speaks application/fhir+json and application/fhir+xml"
+        )));
     }
-    if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
-        let ok = accept.split(',').any(|range| {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    == Some(0.0)
-            });
-            !refused
-                && (JSON.contains(&media.as_str())
-                    || media == "*/*"
-                    || media == "application/*"
-                    || media.is_empty())
-        });
-        if !ok {
-            return Err(ApiError::NotAcceptable(format!(
-                "cannot produce any of '{accept}'; this server speaks application/fhir+json"
-            )));
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(false);
+    };
+    // The quality each format is accepted with (RFC 9110 §12.5.1): the best of the ranges
+    // naming it, else the best of the wildcards.
+    let (mut json, mut xml, mut any) = (None::<f32>, None::<f32>, None::<f32>);
+    let best = |slot: &mut Option<f32>, q: f32| *slot = Some(slot.map_or(q, |s| s.max(q)));
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "" | "*/*" | "application/*" | "text/*" => best(&mut any, q),
+            m if JSON_TYPES.contains(&m) => best(&mut json, q),
+            m if XML_TYPES.contains(&m) => best(&mut xml, q),
+            _ => {}
         }
     }
-    Ok(Output { pretty })
+    let json = json.or(any).unwrap_or(0.0);
+    let xml = xml.or(any).unwrap_or(0.0);
+    if json <= 0.0 && xml <= 0.0 {
+        return Err(ApiError::NotAcceptable(format!(
+            "cannot produce any of '{accept}'; this server speaks application/fhir+json and application/fhir+xml"
+        )));
+    }
+    Ok(xml > json)
 }
 
-fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Vec<u8>, ApiError> {
-    let r = if out.pretty {
-        serde_json::to_vec_pretty(value)
+/// Format, indentation and the elements asked for; 406 for a format we cannot produce,
+/// 400 for an invalid `_summary`.
+fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Output, ApiError> {
+    let xml = wants_xml(headers, query)?;
+    let pretty = query.iter().any(|(k, v)| k == "_pretty" && v == "true");
+    let mut subset = Subset::default();
+    for (k, v) in query {
+        match k.as_str() {
+            "_summary" => subset.summary = Summary::parse(v).map_err(ApiError::BadRequest)?,
+            "_elements" => subset.elements.get_or_insert_with(Vec::new).extend(
+                v.split(',')
+                    .map(|e| e.trim().to_owned())
+                    .filter(|e| !e.is_empty()),
+            ),
+            _ => {}
+        }
+    }
+    Ok(Output {
+        pretty,
+        xml,
+        subset,
+    })
+}
+
+/// A resource or Bundle in the negotiated format, its entries' resources (or itself)
+/// reduced to what `_summary`/`_elements` asked for.
+fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Rendered, ApiError> {
+    if !out.xml && out.subset.is_full() {
+        let bytes = if out.pretty {
+            serde_json::to_vec_pretty(value)
+        } else {
+            serde_json::to_vec(value)
+        };
+        return Ok(Rendered {
+            bytes: bytes.map_err(|_| ApiError::Internal)?,
+            xml: false,
+        });
+    }
+    let mut v = serde_json::to_value(value).map_err(|_| ApiError::Internal)?;
+    if !out.subset.is_full() {
+        // A searchset is subset entry by entry; the Bundle itself is kept whole.
+        if v["resourceType"] == "Bundle" {
+            let entries = v.get_mut("entry").and_then(|e| e.as_array_mut());
+            for r in entries
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get_mut("resource"))
+            {
+                out.subset.apply(r);
+            }
+        } else {
+            out.subset.apply(&mut v);
+        }
+    }
+    let bytes = if out.xml {
+        fhir::xml::to_xml(&v, out.pretty).map_err(|e| {
+            tracing::error!("XML rendering failed: {e}");
+            ApiError::Internal
+        })?
+    } else if out.pretty {
+        serde_json::to_vec_pretty(&v).map_err(|_| ApiError::Internal)?
     } else {
-        serde_json::to_vec(value)
+        serde_json::to_vec(&v).map_err(|_| ApiError::Internal)?
     };
-    r.map_err(|_| ApiError::Internal)
+    Ok(Rendered {
+        bytes,
+        xml: out.xml,
+    })
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -156,14 +284,17 @@ async fn metadata(
     }
     let query = query_pairs(&uri);
     let out = negotiate(&headers, &query)?;
-    let body = if out.pretty {
+    let body = if out.pretty || out.xml || !out.subset.is_full() {
         let v: serde_json::Value =
             serde_json::from_slice(&state.capability).map_err(|_| ApiError::Internal)?;
         render(&v, &out)?
     } else {
-        state.capability.to_vec()
+        Rendered {
+            bytes: state.capability.to_vec(),
+            xml: false,
+        }
     };
-    Ok(json_response(StatusCode::OK, body))
+    Ok(fhir_response(StatusCode::OK, body))
 }
 
 /// Add to the request's audit line (when the audit log is on).
@@ -306,22 +437,8 @@ async fn require_read(
 
 /// Leave out what the user may not see, and mark the resource as a subset (R4 §6.1.0.6).
 fn redact(policy: &Policy, def: &ResourceDef, resource: &mut serde_json::Value) {
-    if !policy.redact(def, resource) {
-        return;
-    }
-    let tag = serde_json::json!({
-        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-        "code": "SUBSETTED",
-        "display": "subsetted",
-    });
-    if let Some(obj) = resource.as_object_mut() {
-        let meta = obj.entry("meta").or_insert_with(|| serde_json::json!({}));
-        if let Some(meta) = meta.as_object_mut() {
-            let tags = meta.entry("tag").or_insert_with(|| serde_json::json!([]));
-            if let Some(tags) = tags.as_array_mut() {
-                tags.push(tag);
-            }
-        }
+    if policy.redact(def, resource) {
+        fhir::subset::mark_subsetted(resource);
     }
 }
 
@@ -345,6 +462,11 @@ async fn instance_level(
     }
     let query = query_pairs(&uri);
     let out = negotiate(&headers, &query)?;
+    if out.subset.summary == Summary::Count {
+        return Err(ApiError::BadRequest(
+            "_summary=count is for searches; a read returns one resource".into(),
+        ));
+    }
     audit(&ext, |e| {
         e.interaction = Some("read");
         e.resource_type = Some(def.type_name.to_owned());
@@ -379,7 +501,7 @@ async fn instance_level(
         .pointer("/meta/versionId")
         .and_then(|v| v.as_str())
         .map(|v| format!("W/\"{v}\""));
-    let mut resp = json_response(StatusCode::OK, render(&resource, &out)?);
+    let mut resp = fhir_response(StatusCode::OK, render(&resource, &out)?);
     if let Some(etag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
         resp.headers_mut().insert(header::ETAG, etag);
     }
@@ -554,6 +676,8 @@ async fn search(
                 };
                 result.push((k, v));
             }
+            // They shape the answer (render), not the matches.
+            "_summary" | "_elements" => result.push((k, v)),
             _ => {
                 let name = gnuhealth::search::key_param(&k).unwrap_or_else(|| k.clone());
                 let known = gnuhealth::search::is_search_key(def, &k);
@@ -575,6 +699,9 @@ async fn search(
                 }
             }
         }
+    }
+    if out.subset.summary == Summary::Count {
+        count = 0;
     }
     let mut bound = params.clone();
     bound.extend(result.iter().cloned());
@@ -702,5 +829,5 @@ async fn search(
             }),
         });
     }
-    Ok(json_response(StatusCode::OK, render(&bundle, &out)?))
+    Ok(fhir_response(StatusCode::OK, render(&bundle, &out)?))
 }
