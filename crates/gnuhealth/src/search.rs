@@ -607,6 +607,13 @@ fn key_condition(
         });
     }
     let k = syntax::parse_key(key);
+    // `subject:identifier=…` is the chain `subject.identifier=…`.
+    if k.modifier.as_deref() == Some("identifier")
+        && find_param(def, &k.name).is_some_and(|p| p.kind == Kind::Reference)
+    {
+        let chain = format!("{}.identifier", k.name);
+        return key_condition(sql, def, ctx, policy, &chain, value, depth);
+    }
     if let Some(p) = find_param(def, &k.name).filter(|p| p.kind == Kind::Composite) {
         return composite_condition(
             sql,
@@ -721,7 +728,7 @@ fn param_condition(
     }
     let allowed: &[&str] = match kind {
         Kind::String => &["exact", "contains"],
-        Kind::Token => &["not"],
+        Kind::Token => &["not", "text", "of-type"],
         Kind::Date | Kind::Reference | Kind::Number | Kind::Quantity | Kind::Composite => &[],
     };
     let mut ref_type = None;
@@ -737,6 +744,11 @@ fn param_condition(
     }
     if value.is_empty() {
         return Err(bad("empty value".into()));
+    }
+    match modifier {
+        Some("text") => return text_condition(sql, paths, value).map_err(bad),
+        Some("of-type") => return of_type_condition(sql, ctx, paths, value).map_err(bad),
+        _ => {}
     }
     let values = syntax::split_or(value);
     let negate = modifier == Some("not");
@@ -1043,6 +1055,79 @@ fn reference_condition(
             Ok(())
         }
     }
+}
+
+/// `:text`: the text shown with the code (its display) matches as a string: any word of
+/// it starts with the value, case and accents aside.
+fn text_condition(sql: &mut Sql, paths: &[Path], value: &str) -> Result<(), String> {
+    let with_text: Vec<Path> = paths.iter().filter(|p| p.text.is_some()).copied().collect();
+    if with_text.is_empty() {
+        return Err("modifier ':text' is not supported: no text goes with these codes".into());
+    }
+    sql.push("(");
+    for (i, v) in syntax::split_or(value).iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        let v = syntax::unescape(v);
+        any_path(sql, &with_text, |sql, p| {
+            sql.text_match(p.text.unwrap_or("NULL"), &v, TextMatch::WordPrefix);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    sql.push(")");
+    Ok(())
+}
+
+/// The identifier types (HL7 v2 table 0203) GNU Health's alternative ids have, with the
+/// naming system each is served in.
+const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+
+/// `identifier:of-type=type-system|type-code|value`: an identifier of that type with that
+/// value.
+fn of_type_condition(
+    sql: &mut Sql,
+    ctx: &Context,
+    paths: &[Path],
+    value: &str,
+) -> Result<(), String> {
+    sql.push("(");
+    for (i, v) in syntax::split_or(value).iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        let parts = syntax::split_unescaped(v, '|');
+        let [type_system, type_code, id_value] = parts.as_slice() else {
+            return Err(format!("'{v}' is not type-system|type-code|value"));
+        };
+        if id_value.is_empty() {
+            return Err(format!("'{v}' has no value"));
+        }
+        let systems: Vec<String> = if *type_system == V2_0203 {
+            crate::resources::patient::sid::ALTERNATIVE
+                .iter()
+                .filter(|(_, _, t)| *t == Some(*type_code))
+                .map(|(_, system, _)| ctx.system(system))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        sql.push("(");
+        for (k, system) in systems.iter().enumerate() {
+            if k > 0 {
+                sql.push(" OR ");
+            }
+            token_condition(sql, ctx, paths, &format!("{system}|{id_value}"))
+                .map_err(|e| e.to_string())?;
+        }
+        if systems.is_empty() {
+            sql.push("1 = 0");
+        }
+        sql.push(")");
+    }
+    sql.push(")");
+    Ok(())
 }
 
 /// `(v op bound AND …) OR …` over one numeric column.

@@ -396,3 +396,68 @@ async fn composite_parts_hold_for_the_same_observation() {
     assert!(!expected.is_empty());
     assert_eq!(get("/Observation?code-value-quantity=x").await.0, 400);
 }
+
+#[tokio::test]
+async fn text_identifier_and_of_type_modifiers() {
+    // :text searches the words shown with the code.
+    let word = sql_text(
+        "SELECT lower(substr(pg.name, 1, 4)) FROM gnuhealth_patient_disease d \
+         JOIN gnuhealth_pathology pg ON pg.id = d.pathology \
+         WHERE (d.is_allergy IS NULL OR d.is_allergy = 0) AND pg.name GLOB '[A-Za-z][a-z][a-z][a-z]*' \
+         LIMIT 1",
+    );
+    let found = all_ids(&format!("/Condition?code:text={word}&_count=1000")).await;
+    let expected = sql_ids(
+        &format!("{CONDITIONS} AND (' ' || lower(d.pathology_name_for_test) LIKE '% {word}%')")
+            .replace(
+                "d.pathology_name_for_test",
+                "(SELECT pg.name FROM gnuhealth_pathology pg WHERE pg.id = d.pathology)",
+            ),
+    );
+    assert_eq!(common::sorted(found), expected);
+    assert!(!expected.is_empty());
+    assert_eq!(get("/Condition?clinical-status:text=act").await.0, 400);
+
+    // :identifier on a reference: the patient's own identifier.
+    let (patient, puid) = {
+        let conn =
+            rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(
+            "SELECT d.patient, p.ref FROM gnuhealth_patient_disease d \
+             JOIN gnuhealth_patient r ON r.id = d.patient JOIN party_party p ON p.id = r.party \
+             WHERE p.ref IS NOT NULL LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let base = &common::server().base;
+    let found = all_ids(&format!(
+        "/Condition?subject:identifier={base}/sid/puid|{puid}&_count=1000"
+    ))
+    .await;
+    assert_eq!(
+        common::sorted(found),
+        sql_ids(&format!("{CONDITIONS} AND d.patient = {patient}"))
+    );
+
+    // :of-type: an identifier of a v2-0203 type.
+    let (owner, passport) = {
+        let conn =
+            rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(
+            "SELECT r.id, ai.code FROM gnuhealth_person_alternative_identification ai \
+             JOIN gnuhealth_patient r ON r.party = ai.party \
+             WHERE ai.alternative_id_type = 'passport' LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let v2 = "http://terminology.hl7.org/CodeSystem/v2-0203";
+    let (_, b) = get(&format!("/Patient?identifier:of-type={v2}|PPN|{passport}")).await;
+    assert_eq!(ids(&b), vec![owner.to_string()]);
+    let (_, b) = get(&format!("/Patient?identifier:of-type={v2}|MR|{passport}")).await;
+    assert_eq!(b["total"], 0);
+    assert_eq!(get("/Patient?identifier:of-type=PPN|x").await.0, 400);
+}

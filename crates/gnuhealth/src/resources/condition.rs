@@ -69,7 +69,8 @@ pub static CONDITION: ResourceDef = ResourceDef {
                 PATHOLOGY_JOIN.1,
                 "pg.code",
                 Stored::Code(System::Fixed(ICD10)),
-            )],
+            )
+            .text("pg.name")],
         ),
         SearchParam::new(
             "clinical-status",

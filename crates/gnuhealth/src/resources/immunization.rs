@@ -113,7 +113,8 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
                 "vm.id = r.vaccine",
                 "vp.code",
                 Stored::Code(System::Local(PRODUCT_SYSTEM)),
-            )],
+            )
+            .text("(SELECT vt.name FROM product_template vt WHERE vt.id = vp.template)")],
         ),
         // Signed or not, a recorded vaccination was given (see `STATUS`).
         SearchParam::new(

@@ -49,10 +49,10 @@ pub static MEDICATION: ResourceDef = ResourceDef {
             "code",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/clinical-code",
-            &[Path::col(
-                "pp.code",
-                Stored::Code(System::Local(PRODUCT_SYSTEM)),
-            )],
+            &[
+                Path::col("pp.code", Stored::Code(System::Local(PRODUCT_SYSTEM)))
+                    .text("(SELECT pt.name FROM product_template pt WHERE pt.id = pp.template)"),
+            ],
         ),
         SearchParam::new(
             "form",

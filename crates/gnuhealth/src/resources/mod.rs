@@ -227,6 +227,8 @@ pub struct Path {
     pub value: Stored,
     /// Extra condition for this path (e.g. the identifier type of an alternative id).
     pub when: Option<&'static str>,
+    /// For codes: the SQL expression of the text shown with the code (`:text` searches it).
+    pub text: Option<&'static str>,
 }
 
 /// How the stored value relates to the FHIR search value.
@@ -288,6 +290,7 @@ impl Path {
             expr,
             value,
             when: None,
+            text: None,
         }
     }
     /// A value in child rows.
@@ -302,12 +305,20 @@ impl Path {
             expr,
             value,
             when: None,
+            text: None,
         }
     }
     /// The same path, restricted by an extra condition.
     pub const fn when(self, cond: &'static str) -> Path {
         Path {
             when: Some(cond),
+            ..self
+        }
+    }
+    /// The same code path, with the text shown for the code (for `:text`).
+    pub const fn text(self, expr: &'static str) -> Path {
+        Path {
+            text: Some(expr),
             ..self
         }
     }

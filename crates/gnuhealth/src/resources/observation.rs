@@ -74,10 +74,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "code",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/clinical-code",
-            &[Path::col(
-                "r.code",
-                Stored::Code(System::Local(ANALYTE_SYSTEM)),
-            )],
+            &[Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM))).text("r.name")],
         ),
         SearchParam::new(
             "category",

@@ -129,7 +129,8 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
                 "pc.id = r.procedure_id",
                 "pc.name",
                 Stored::Code(System::Local(PROCEDURE_SYSTEM)),
-            )],
+            )
+            .text("pc.description")],
         ),
         SearchParam::new(
             "date",
