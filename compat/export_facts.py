@@ -303,6 +303,9 @@ def export_conditions(pool):
             'status': c.status,
             'severity': c.disease_severity,
             'is_active': bool(c.is_active),
+            # references for _include=Condition:* (asserter, evidence-detail)
+            'asserter': rid(c.healthprof),
+            'evidence_report': rid(getattr(c, 'lab_test', None)),
         })
     return out, allergies
 
@@ -324,6 +327,8 @@ def export_observations(pool):
             'result': c.result,
             'result_text': c.result_text,
             'unit': c.units.name if c.units else None,
+            # the lab unit's code, for value-quantity searches with a unit
+            'unit_code': c.units.code if c.units else None,
             'lower_limit': c.lower_limit,
             'upper_limit': c.upper_limit,
             'warning': bool(c.warning),
