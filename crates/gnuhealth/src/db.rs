@@ -87,6 +87,13 @@ impl Sql {
         self
     }
 
+    /// Bind `p` to the next placeholder the text already holds (for a statement built
+    /// around another one's text, as EXPLAIN is).
+    pub fn bind(&mut self, p: Param) -> &mut Self {
+        self.params.push(p);
+        self
+    }
+
     /// Append a placeholder bound to `p`.
     pub fn param(&mut self, p: Param) -> &mut Self {
         self.params.push(p);

@@ -282,13 +282,14 @@ pub fn common_param(def: &ResourceDef, name: &str) -> Option<(Kind, Vec<Path>)> 
     }
 }
 
-/// Run a search: total count and one page of ids.
-pub async fn search(
+/// The statement of one page: the sort terms of every row, keyset-positioned, one row more
+/// than the page.
+fn page_sql(
     db: &Database,
     def: &ResourceDef,
     ctx: &Context,
     req: &SearchRequest,
-) -> Result<SearchPage, SearchError> {
+) -> Result<(Sql, Vec<SortTerm>), SearchError> {
     let mut page = db.sql();
     let terms = sort_terms(&page, def, &req.sort)?;
     page.push("SELECT ");
@@ -321,6 +322,66 @@ pub async fn search(
     }
     // One extra row tells whether another page exists; LIMIT is our own number, not input.
     page.push(&format!(" LIMIT {}", u64::from(req.count) + 1));
+    Ok((page, terms))
+}
+
+/// The statement counting every match.
+fn count_sql(
+    db: &Database,
+    def: &ResourceDef,
+    ctx: &Context,
+    req: &SearchRequest,
+) -> Result<Sql, SearchError> {
+    let mut count = db.sql();
+    count.push("SELECT COUNT(*) FROM ").push(def.from);
+    with_where(&mut count, def, ctx, req)?;
+    Ok(count)
+}
+
+/// The database's query plans for a search's page and count statements (the `explain`
+/// command shows them, to check which indexes a search uses).
+pub async fn explain(
+    db: &Database,
+    def: &ResourceDef,
+    ctx: &Context,
+    req: &SearchRequest,
+) -> Result<Vec<(String, Vec<String>)>, SearchError> {
+    let (page, _) = page_sql(db, def, ctx, req)?;
+    let count = count_sql(db, def, ctx, req)?;
+    let mut out = Vec::new();
+    for sql in [page, count] {
+        let mut plan = db.sql();
+        let prefix = match db.dialect() {
+            crate::db::Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
+            crate::db::Dialect::Postgres => "EXPLAIN ",
+        };
+        plan.push(prefix).push(sql.text());
+        for p in sql.params() {
+            plan.bind(p.clone());
+        }
+        let rows = db.query(&plan).await?;
+        let lines = rows
+            .iter()
+            .map(|r| {
+                (0..r.0.len())
+                    .filter_map(|i| r.opt_text(i))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        out.push((sql.text().to_owned(), lines));
+    }
+    Ok(out)
+}
+
+/// Run a search: total count and one page of ids.
+pub async fn search(
+    db: &Database,
+    def: &ResourceDef,
+    ctx: &Context,
+    req: &SearchRequest,
+) -> Result<SearchPage, SearchError> {
+    let (page, terms) = page_sql(db, def, ctx, req)?;
     let rows = if req.count == 0 {
         Vec::new()
     } else {
@@ -333,9 +394,7 @@ pub async fn search(
         (Some(t), _) => Some(t),
         (None, false) => None,
         (None, true) => {
-            let mut count = db.sql();
-            count.push("SELECT COUNT(*) FROM ").push(def.from);
-            with_where(&mut count, def, ctx, req)?;
+            let count = count_sql(db, def, ctx, req)?;
             let n = db.query(&count).await?.first().map_or(0, |r| r.int(0));
             Some(n.max(0) as u64)
         }

@@ -50,6 +50,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         seed: u64,
     },
+    /// Show the SQL of a search and the database's plan for it, e.g.
+    /// `explain --database URL 'Patient?family=gar&_sort=birthdate'`.
+    Explain {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// sqlite:///abs/path/health.sqlite or postgresql://user:pass@host:port/db
+        #[arg(long)]
+        database: Option<String>,
+        /// `Type?query`, as after the base URL.
+        search: String,
+    },
     /// Print, as JSON, what a GNU Health user may read through this server: model access,
     /// record rules and field access for every model behind the served types.
     Access {
@@ -126,6 +138,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             database,
             login,
         } => access_report(config, database, &login).await,
+        Command::Explain {
+            config,
+            database,
+            search,
+        } => explain(config, database, &search).await,
         Command::Demo {
             patients,
             db,
@@ -211,6 +228,45 @@ async fn access_report(
         o.insert("login".into(), serde_json::Value::String(user.login));
     }
     println!("{report}");
+    Ok(())
+}
+
+async fn explain(
+    config: Option<PathBuf>,
+    database: Option<String>,
+    search: &str,
+) -> Result<(), String> {
+    let mut cfg = Config::load(config.as_deref())?;
+    if let Some(d) = database {
+        cfg.database = Some(d);
+    }
+    let db = gnuhealth::db::Database::connect(&cfg.database_url()?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (type_name, query) = search.split_once('?').unwrap_or((search, ""));
+    let def = gnuhealth::registry::find(type_name.trim_start_matches('/'))
+        .ok_or_else(|| format!("resource type '{type_name}' is not served"))?;
+    let mut req = gnuhealth::search::SearchRequest::new(Vec::new(), cfg.default_count);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()).into_owned() {
+        match k.as_str() {
+            "_sort" => req
+                .sort
+                .extend(gnuhealth::search::parse_sort(def, &v).map_err(|e| e.to_string())?),
+            "_count" => {
+                req.count = fhir::search::parse_count(&v, cfg.max_count).map_err(|e| e.to_string())?
+            }
+            _ => req.params.push((k, v)),
+        }
+    }
+    let ctx = gnuhealth::resources::Context {
+        base_url: cfg.base_url(),
+    };
+    for (sql, plan) in gnuhealth::search::explain(&db, def, &ctx, &req)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        println!("{sql}\n  {}\n", plan.join("\n  "));
+    }
     Ok(())
 }
 
