@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of gnuhealth-fhir, from a fresh machine: formatting and lints, unit and
-# integration tests (embedded demo database), the independent R4 validation of
-# everything the server emits, and the compat suite against real GNU Health 5.0
-# databases (SQLite and PostgreSQL, built with trytond). Installs what it needs.
+# integration tests (embedded demo database), a short fuzzing run of the search parser,
+# the independent R4 validation of everything the server emits, and the compat suite
+# against real GNU Health 5.0 databases (SQLite and PostgreSQL, built with trytond).
+# Installs what it needs.
 # Ends with one line "test-all: N passed, M failed" (steps).
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,8 +45,12 @@ need_packages() {
 
 step "system packages" need_packages
 step "cargo fmt" cargo fmt --all -- --check
+step "cargo fmt (fuzz targets)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+# About 2 minutes of fuzzing plus a 3-4 minute instrumented build; installing cargo-fuzz
+# adds about 2 minutes the first time only (it stays in ~/.cargo/bin).
+step "fuzz (60 s per target)" bash scripts/fuzz.sh 60
 step "release build" cargo build --release --locked -p gnuhealth-fhir
 step "validator self-test" bash tests/validator/selftest.sh
 step "R4 validation of the server's output" scripts/validate-output.sh 200
