@@ -933,12 +933,6 @@ def test_nurse_chain_on_hidden_field_403():
         s.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'server bug: _sort on a field the user may not read is served (200, '
-    'ordered by the hidden birth date); trytond refuses an order on an '
-    'unreadable field (ModelStorage.search checks the order fields with '
-    'ir.model.field.access: AccessError for nurse ordering by party.dob), '
-    'and the server itself refuses birthdate= for nurse with 403'))
 @pytest.mark.parametrize('sort', ['birthdate', '-birthdate'])
 def test_nurse_sort_on_hidden_field_403(sort):
     s = user_session('nurse')

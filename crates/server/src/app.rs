@@ -654,7 +654,16 @@ async fn search(
             "_cursor" => cursor_text = Some(v),
             "_format" | "_pretty" => {}
             "_sort" => {
-                sort.extend(gnuhealth::search::parse_sort(def, &v)?);
+                for key in gnuhealth::search::parse_sort(def, &v)? {
+                    // Ordering by a field reveals it, so trytond refuses it like a search.
+                    if denied.contains(&key.name.as_str()) {
+                        return Err(ApiError::Forbidden(format!(
+                            "user '{}' may not sort {} by '{}': it reads a field they may not read",
+                            principal.login, def.type_name, key.name
+                        )));
+                    }
+                    sort.push(key);
+                }
                 result.push((k, v));
             }
             "_include" | "_revinclude" | "_include:iterate" | "_revinclude:iterate" => {

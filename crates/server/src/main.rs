@@ -253,7 +253,8 @@ async fn explain(
                 .sort
                 .extend(gnuhealth::search::parse_sort(def, &v).map_err(|e| e.to_string())?),
             "_count" => {
-                req.count = fhir::search::parse_count(&v, cfg.max_count).map_err(|e| e.to_string())?
+                req.count =
+                    fhir::search::parse_count(&v, cfg.max_count).map_err(|e| e.to_string())?
             }
             _ => req.params.push((k, v)),
         }

@@ -149,6 +149,14 @@ async fn field_access_leaves_elements_out_and_refuses_their_search_parameters() 
     let (status, body) = get_as("nurse", "/Patient?birthdate=ge1900").await;
     assert_eq!(status, 403, "{body}");
     assert!(is_outcome(&body));
+    // Nor sorted by it, nor reached by a chain through it.
+    assert_eq!(get_as("nurse", "/Patient?_sort=-birthdate").await.0, 403);
+    assert_eq!(
+        get_as("nurse", "/Immunization?patient.birthdate=ge1900")
+            .await
+            .0,
+        403
+    );
     // Only the nurse's group is concerned.
     let (_, patient) = get_as("demo", "/Patient/1").await;
     assert!(patient.get("birthDate").is_some(), "{patient}");
