@@ -458,3 +458,48 @@ async fn text_identifier_and_of_type_modifiers() {
     assert_eq!(b["total"], 0);
     assert_eq!(get("/Patient?identifier:of-type=PPN|x").await.0, 400);
 }
+
+#[tokio::test]
+async fn observation_combo_and_string_composites() {
+    let code = sql_text(
+        "SELECT code FROM gnuhealth_lab_test_critearea \
+         WHERE result IS NOT NULL AND gnuhealth_lab_id IS NOT NULL LIMIT 1",
+    );
+    let plain = all_ids(&format!(
+        "/Observation?code-value-quantity={code}$gt1&_count=1000"
+    ))
+    .await;
+    let combo = all_ids(&format!(
+        "/Observation?combo-code-value-quantity={code}$gt1&_count=1000"
+    ))
+    .await;
+    assert_eq!(plain, combo);
+    assert_eq!(
+        all_ids(&format!("/Observation?combo-code={code}&_count=1000")).await,
+        all_ids(&format!("/Observation?code={code}&_count=1000")).await
+    );
+    let (code, text) = {
+        let conn =
+            rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(
+            "SELECT code, result_text FROM gnuhealth_lab_test_critearea \
+             WHERE result IS NULL AND result_text IS NOT NULL AND gnuhealth_lab_id IS NOT NULL \
+             AND result_text GLOB '[A-Za-z]*' LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let value: String =
+        form_urlencoded::byte_serialize(format!("{code}${}", &text[..1]).as_bytes()).collect();
+    let found = all_ids(&format!(
+        "/Observation?code-value-string={value}&_count=1000"
+    ))
+    .await;
+    let expected = sql_ids(&format!(
+        "{ANALYTES} AND r.code = '{code}' AND r.result IS NULL AND lower(r.result_text) LIKE '{}%'",
+        text[..1].to_lowercase()
+    ));
+    assert_eq!(common::sorted(found), expected);
+    assert!(!expected.is_empty());
+}

@@ -49,6 +49,19 @@ const PATIENT_PATHS: &[Path] = &[Path::child(
 // The report's subject is a patient, not a sample of an `other_source`.
 .when("COALESCE(pl.source_type, 'patient') = 'patient'")];
 
+/// The analyte's code (its name is the text shown with it).
+const CODE_PATHS: &[Path] =
+    &[Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM))).text("r.name")];
+
+/// The numeric result in its lab unit.
+const VALUE_QUANTITY_PATHS: &[Path] = &[Path::col(
+    "r.result",
+    Stored::Quantity {
+        unit_code: "(SELECT vu.code FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
+        unit_name: "(SELECT vu.name FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
+    },
+)];
+
 pub static OBSERVATION: ResourceDef = ResourceDef {
     type_name: "Observation",
     models: &["gnuhealth.lab.test.critearea", "gnuhealth.lab"],
@@ -75,6 +88,13 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/clinical-code",
             &[Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM))).text("r.name")],
+        ),
+        // No components: the combo-* parameters search the observation's own code and value.
+        SearchParam::new(
+            "combo-code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Observation-combo-code",
+            CODE_PATHS,
         ),
         SearchParam::new(
             "category",
@@ -141,18 +161,28 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "value-quantity",
             Kind::Quantity,
             "http://hl7.org/fhir/SearchParameter/Observation-value-quantity",
-            &[Path::col(
-                "r.result",
-                Stored::Quantity {
-                    unit_code: "(SELECT vu.code FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
-                    unit_name: "(SELECT vu.name FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
-                },
-            )],
+            VALUE_QUANTITY_PATHS,
+        ),
+        SearchParam::new(
+            "combo-value-quantity",
+            Kind::Quantity,
+            "http://hl7.org/fhir/SearchParameter/Observation-combo-value-quantity",
+            VALUE_QUANTITY_PATHS,
         ),
         SearchParam::composite(
             "code-value-quantity",
             "http://hl7.org/fhir/SearchParameter/Observation-code-value-quantity",
             &["code", "value-quantity"],
+        ),
+        SearchParam::composite(
+            "combo-code-value-quantity",
+            "http://hl7.org/fhir/SearchParameter/Observation-combo-code-value-quantity",
+            &["combo-code", "combo-value-quantity"],
+        ),
+        SearchParam::composite(
+            "code-value-string",
+            "http://hl7.org/fhir/SearchParameter/Observation-code-value-string",
+            &["code", "value-string"],
         ),
         // A qualitative text is the value only when there is no numeric result.
         SearchParam::new(
@@ -176,7 +206,13 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "gnuhealth.lab.test.critearea",
             "code",
             &["code"],
-            &["code", "code-value-quantity"],
+            &[
+                "code",
+                "combo-code",
+                "code-value-quantity",
+                "combo-code-value-quantity",
+                "code-value-string",
+            ],
         ),
         FieldUse::required("gnuhealth.lab.test.critearea", "name", &["code"], &[]),
         FieldUse::required(
@@ -188,13 +224,20 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                 "status",
                 "dataAbsentReason",
             ],
-            &["value-string", "value-quantity", "code-value-quantity"],
+            &[
+                "value-string",
+                "value-quantity",
+                "combo-value-quantity",
+                "code-value-quantity",
+                "combo-code-value-quantity",
+                "code-value-string",
+            ],
         ),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
             "result_text",
             &["valueString", "note", "status", "dataAbsentReason"],
-            &["value-string"],
+            &["value-string", "code-value-string"],
         ),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
@@ -238,7 +281,12 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                 "referenceRange.high.system",
                 "referenceRange.high.code",
             ],
-            &["value-quantity", "code-value-quantity"],
+            &[
+                "value-quantity",
+                "combo-value-quantity",
+                "code-value-quantity",
+                "combo-code-value-quantity",
+            ],
         ),
         FieldUse::new(
             "gnuhealth.lab.test.critearea",
