@@ -991,3 +991,85 @@ def test_denied_type_not_reached(login, rtype, model):
                         if e[0] == rtype]
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------------------
+# Modifiers :text, :identifier, :of-type; code-value-string and combo-*
+# ---------------------------------------------------------------------------
+def words_start(text, query):
+    """Some word of `text` starts with `query` (case and accents aside)."""
+    return any(norm(w).startswith(norm(query)) for w in (text or '').split())
+
+
+@needs('Condition')
+def test_token_text_searches_the_display(http):
+    word = next(w for c in RES['Condition'] for w in (c['display'] or '').split()
+                if len(w) > 4 and w.isalpha())
+    query = word[:4]
+    expected = {c['id'] for c in RES['Condition']
+                if words_start(c['display'], query)}
+    assert expected
+    assert search_set(http, 'Condition', {'code:text': query}) == expected
+
+
+@needs('Condition', 'Patient')
+def test_reference_identifier_modifier(http):
+    patient = next(p for p in RES['Patient'] if p.get('puid')
+                   and any(c['patient'] == p['id'] for c in RES['Condition']))
+    system = url('sid/puid')
+    expected = {c['id'] for c in RES['Condition'] if c['patient'] == patient['id']}
+    got = search_set(http, 'Condition',
+                     {'subject:identifier': f'{system}|{patient["puid"]}'})
+    assert got == expected
+
+
+V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203'
+ALT_TYPE_CODES = {'passport': 'PPN', 'country_id': 'NI', 'medical_record': 'MR'}
+
+
+@needs('Patient')
+@pytest.mark.parametrize('alt_type', sorted(ALT_TYPE_CODES))
+def test_identifier_of_type(http, alt_type):
+    code = ALT_TYPE_CODES[alt_type]
+    owners = [(p['id'], a['code']) for p in RES['Patient']
+              for a in p.get('alternative_ids', []) if a['type'] == alt_type]
+    if not owners:
+        pytest.skip(f'no {alt_type} identifier in the facts')
+    pid, value = owners[0]
+    expected = {p['id'] for p in RES['Patient']
+                if any(a['type'] == alt_type and a['code'] == value
+                       for a in p.get('alternative_ids', []))}
+    assert pid in expected
+    got = search_set(http, 'Patient',
+                     {'identifier:of-type': f'{V2_0203}|{code}|{value}'})
+    assert got == expected
+    other = next(c for t, c in ALT_TYPE_CODES.items() if t != alt_type)
+    assert not search_set(http, 'Patient',
+                          {'identifier:of-type': f'{V2_0203}|{other}|{value}'})
+
+
+@needs('Observation')
+def test_combo_parameters_equal_the_plain_ones(http):
+    code = next(o['code'] for o in RES['Observation'] if o.get('result') is not None)
+    for plain, combo in [({'code': code}, {'combo-code': code}),
+                         ({'code-value-quantity': f'{code}$gt0'},
+                          {'combo-code-value-quantity': f'{code}$gt0'}),
+                         ({'value-quantity': 'gt0'}, {'combo-value-quantity': 'gt0'})]:
+        assert search_set(http, 'Observation', plain) == \
+            search_set(http, 'Observation', combo), (plain, combo)
+
+
+@needs('Observation')
+def test_code_value_string(http):
+    texts = [o for o in RES['Observation']
+             if o.get('result') is None and o.get('result_text')]
+    if not texts:
+        pytest.skip('no qualitative result in the facts')
+    o = texts[0]
+    query = o['result_text'][:2]
+    expected = {x['id'] for x in RES['Observation']
+                if x['code'] == o['code'] and x.get('result') is None
+                and starts(x.get('result_text'), query)}
+    got = search_set(http, 'Observation',
+                     {'code-value-string': f'{o["code"]}${query}'})
+    assert got == expected
