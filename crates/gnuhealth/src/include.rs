@@ -194,12 +194,17 @@ async fn referred(
                 .push(path.expr)
                 .push(" FROM ")
                 .push(from.from);
-            if let Some((child, on)) = path.join {
-                sql.push(" JOIN ").push(child).push(" ON ").push(on);
+            // The child rows as a second FROM item, joined in WHERE: the child's own
+            // FROM may be a join of several tables.
+            if let Some((child, _)) = path.join {
+                sql.push(", ").push(child);
             }
             sql.push(" WHERE ")
                 .push(path.expr)
                 .push(" IS NOT NULL AND ");
+            if let Some((_, on)) = path.join {
+                sql.push(on).push(" AND ");
+            }
             if let Some(w) = path.when {
                 sql.push(w).push(" AND ");
             }

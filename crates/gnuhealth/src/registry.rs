@@ -25,6 +25,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::patient::PATIENT,
     &resources::practitioner::PRACTITIONER,
     &resources::procedure::PROCEDURE,
+    &resources::service_request::SERVICE_REQUEST,
 ];
 
 /// The definition of a resource type by its FHIR name.

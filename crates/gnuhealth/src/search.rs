@@ -594,9 +594,11 @@ fn key_condition(
             if i > 0 {
                 sql.push(" OR ");
             }
-            let from = match path.join {
-                None => other.from.to_owned(),
-                Some((child, on)) => format!("{} JOIN {child} ON {on}", other.from),
+            // Child rows as a second FROM item joined in WHERE (their FROM may itself be
+            // a join).
+            let (from, on) = match path.join {
+                None => (other.from.to_owned(), None),
+                Some((child, on)) => (format!("{}, {child}", other.from), Some(on)),
             };
             sql.push(def.key)
                 .push(" IN (SELECT ")
@@ -604,6 +606,9 @@ fn key_condition(
                 .push(" FROM ")
                 .push(&from)
                 .push(" WHERE ");
+            if let Some(on) = on {
+                sql.push(on).push(" AND ");
+            }
             if let Some(w) = path.when {
                 sql.push(w).push(" AND ");
             }

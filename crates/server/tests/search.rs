@@ -503,3 +503,60 @@ async fn observation_combo_and_string_composites() {
     assert_eq!(common::sorted(found), expected);
     assert!(!expected.is_empty());
 }
+
+#[tokio::test]
+async fn service_requests_are_the_lab_orders_reports_and_results_are_based_on() {
+    let patient = sql_text("SELECT CAST(MIN(patient_id) AS TEXT) FROM gnuhealth_patient_lab_test");
+    let found = all_ids(&format!("/ServiceRequest?patient={patient}")).await;
+    let expected = sql_ids(&format!(
+        "SELECT id FROM gnuhealth_patient_lab_test WHERE patient_id = {patient}"
+    ));
+    assert_eq!(common::sorted(found), expected);
+    assert!(!expected.is_empty());
+    let order = sql_text("SELECT CAST(request AS TEXT) FROM gnuhealth_patient_lab_test LIMIT 1");
+    let base = &common::server().base;
+    let found = all_ids(&format!(
+        "/ServiceRequest?requisition={base}/sid/lab-request|{order}"
+    ))
+    .await;
+    assert_eq!(
+        common::sorted(found),
+        sql_ids(&format!(
+            "SELECT id FROM gnuhealth_patient_lab_test WHERE request = {order}"
+        ))
+    );
+    let (_, b) = get(&format!(
+        "/ServiceRequest?status=completed&patient={patient}"
+    ))
+    .await;
+    assert_eq!(
+        common::sorted(ids(&b)),
+        sql_ids(&format!(
+            "SELECT id FROM gnuhealth_patient_lab_test WHERE patient_id = {patient} AND state = 'tested'"
+        ))
+    );
+    // The requests a report is based on now resolve as includes.
+    let (status, b) = get(&format!(
+        "/DiagnosticReport?patient={patient}&_include=DiagnosticReport:based-on&_count=50"
+    ))
+    .await;
+    assert_eq!(status, 200, "{b}");
+    let requests: Vec<String> = included(&b)
+        .into_iter()
+        .filter(|r| r.starts_with("ServiceRequest/"))
+        .collect();
+    assert!(!requests.is_empty(), "{b}");
+    let (_, b) = get(&format!("/Patient/{patient}/ServiceRequest")).await;
+    assert_eq!(b["total"].as_u64(), Some(expected.len() as u64));
+    // And the other way: the requests some report is based on (a path in child rows).
+    let answered =
+        all_ids("/ServiceRequest?_has:DiagnosticReport:based-on:_id:missing=false&_count=500")
+            .await;
+    let expected = sql_ids(
+        "SELECT DISTINCT sr.id FROM gnuhealth_patient_lab_test sr JOIN gnuhealth_lab bl \
+         ON sr.request = bl.request_order AND sr.test_type = bl.test \
+         AND (sr.patient_id = bl.patient OR (sr.patient_id IS NULL AND bl.patient IS NULL))",
+    );
+    assert_eq!(common::sorted(answered), expected);
+    assert!(!expected.is_empty());
+}

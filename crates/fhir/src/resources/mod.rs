@@ -12,3 +12,4 @@ pub mod organization;
 pub mod patient;
 pub mod practitioner;
 pub mod procedure;
+pub mod service_request;

@@ -523,7 +523,11 @@ fn category(ctx: &Context, code: Option<&str>) -> Vec<CodeableConcept> {
     out
 }
 
-fn test_type_code(ctx: &Context, code: Option<String>, name: Option<String>) -> CodeableConcept {
+pub(crate) fn test_type_code(
+    ctx: &Context,
+    code: Option<String>,
+    name: Option<String>,
+) -> CodeableConcept {
     CodeableConcept {
         coding: code
             .map(|c| Coding::new(&ctx.system(TEST_TYPE_SYSTEM), c, name.clone()))

@@ -21,6 +21,7 @@ pub mod organization;
 pub mod patient;
 pub mod practitioner;
 pub mod procedure;
+pub mod service_request;
 
 /// What a loader needs to know about the request beyond the ids.
 #[derive(Debug, Clone)]
