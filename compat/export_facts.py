@@ -63,7 +63,7 @@ SECURITY_MODELS = [
     'gnuhealth.surgery', 'gnuhealth.operation',
     'gnuhealth.patient.family.diseases', 'gnuhealth.medicament',
     'gnuhealth.patient.medication', 'gnuhealth.vaccination',
-    'gnuhealth.pathology',
+    'gnuhealth.pathology', 'gnuhealth.patient.lab.test',
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
 
@@ -172,6 +172,7 @@ def main():
         res['Medication'] = export_medications(pool)
         res['MedicationStatement'] = export_statements(pool)
         res['Immunization'] = export_immunizations(pool)
+        res['ServiceRequest'] = export_service_requests(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -454,6 +455,27 @@ def export_immunizations(pool):
         'lot': v.vaccine_lot,
         'state': v.state,
     } for v in Vac.search([], order=[('id', 'ASC')])]
+
+
+def export_service_requests(pool):
+    Request = pool.get('gnuhealth.patient.lab.test')
+    out = []
+    for r in Request.search([], order=[('id', 'ASC')]):
+        out.append({
+            'id': str(r.id),
+            'patient': rid(r.patient_id),
+            'source_type': r.source_type,
+            'request': r.request,
+            'state': r.state,
+            'urgent': bool(r.urgent),
+            'test_code': r.test_type.code if r.test_type else None,
+            'test_name': r.test_type.name if r.test_type else None,
+            'date': iso(r.date),
+            'doctor': rid(r.doctor_id),
+            'reason': r.context.code if r.context else None,
+            'comment': r.comment,
+        })
+    return out
 
 
 def export_security(pool, dbname, uid, active, groups):

@@ -64,6 +64,7 @@ RESOURCE_MODELS = {
     'Medication': ['gnuhealth.medicament'],
     'MedicationStatement': ['gnuhealth.patient.medication'],
     'Immunization': ['gnuhealth.vaccination'],
+    'ServiceRequest': ['gnuhealth.patient.lab.test'],
 }
 ALL_TYPES = list(RESOURCE_MODELS)
 
@@ -890,3 +891,51 @@ def test_access_matrix_other_users(login):
     finally:
         s.close()
     assert not errors, f'user {login}:\n  ' + '\n  '.join(errors)
+
+
+# ---------------------------------------------------------------------------
+# ServiceRequest (lab orders)
+# ---------------------------------------------------------------------------
+SR_STATUS = {'draft': 'draft', 'ordered': 'active', 'tested': 'completed',
+             'cancel': 'revoked'}
+
+
+@pytest.mark.parametrize('fact', read_params('ServiceRequest'))
+def test_service_request_read(http, fact):
+    r = read(http, 'ServiceRequest', fact['id'])
+    assert r['status'] == SR_STATUS.get(fact['state'], 'unknown')
+    assert r['intent'] == 'order'
+    assert r.get('priority') == ('urgent' if fact['urgent'] else 'routine')
+    if fact['patient'] and (fact['source_type'] or 'patient') == 'patient':
+        assert r['subject']['reference'] == f'Patient/{fact["patient"]}'
+    if fact['test_code']:
+        assert has_code(r['code'], fact['test_code'])
+    if fact['request'] is not None:
+        assert r['requisition']['value'] == str(fact['request'])
+    if fact['doctor']:
+        assert r['requester']['reference'] == f'Practitioner/{fact["doctor"]}'
+    if fact['reason']:
+        assert any(has_code(c, fact['reason'], ICD10)
+                   for c in r.get('reasonCode', []))
+    if fact['comment']:
+        assert r['note'][0]['text'] == fact['comment']
+    if fact['date']:
+        assert same_instant(r['authoredOn'], fact['date'])
+
+
+@pytest.mark.skipif('ServiceRequest' not in READABLE,
+                    reason='ServiceRequest not readable')
+def test_service_request_search(http):
+    facts = RES['ServiceRequest']
+    for p in sorted({f['patient'] for f in facts if f['patient']}):
+        assert search_ids(http, 'ServiceRequest', {'patient': p}) == \
+            {f['id'] for f in facts if f['patient'] == p
+             and (f['source_type'] or 'patient') == 'patient'}
+    for state, status in SR_STATUS.items():
+        assert search_ids(http, 'ServiceRequest', {'status': status}) == \
+            {f['id'] for f in facts if f['state'] == state}
+    for code in sorted({f['test_code'] for f in facts if f['test_code']}):
+        assert search_ids(http, 'ServiceRequest', {'code': code}) == \
+            {f['id'] for f in facts if f['test_code'] == code}
+    assert search_ids(http, 'ServiceRequest', {'priority': 'urgent'}) == \
+        {f['id'] for f in facts if f['urgent']}
