@@ -64,6 +64,7 @@ SECURITY_MODELS = [
     'gnuhealth.patient.family.diseases', 'gnuhealth.medicament',
     'gnuhealth.patient.medication', 'gnuhealth.vaccination',
     'gnuhealth.pathology', 'gnuhealth.patient.lab.test',
+    'gnuhealth.prescription.line', 'gnuhealth.prescription.order',
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
 
@@ -86,6 +87,7 @@ ACCESS_MODELS = [
     'gnuhealth.death_certificate', 'gnuhealth.hp_specialty',
     'gnuhealth.patient.lab.test', 'gnuhealth.surgery_team',
     'gnuhealth.surgery.complication', 'gnuhealth.prescription.line',
+    'gnuhealth.prescription.order',
 ]
 ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 
@@ -173,6 +175,7 @@ def main():
         res['MedicationStatement'] = export_statements(pool)
         res['Immunization'] = export_immunizations(pool)
         res['ServiceRequest'] = export_service_requests(pool)
+        res['MedicationRequest'] = export_medication_requests(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -474,6 +477,25 @@ def export_service_requests(pool):
             'doctor': rid(r.doctor_id),
             'reason': r.context.code if r.context else None,
             'comment': r.comment,
+        })
+    return out
+
+
+def export_medication_requests(pool):
+    Line = pool.get('gnuhealth.prescription.line')
+    out = []
+    for ln in Line.search([], order=[('id', 'ASC')]):
+        order = ln.name if hasattr(ln, 'name') and not hasattr(ln, 'presc_order') \
+            else ln.presc_order
+        if not ln.medicament or not order or not order.patient:
+            continue
+        out.append({
+            'id': str(ln.id),
+            'patient': rid(order.patient),
+            'medicament': rid(ln.medicament),
+            'state': order.state,
+            'prescription': order.prescription_id,
+            'prescriber': rid(order.healthprof),
         })
     return out
 

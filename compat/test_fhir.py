@@ -65,6 +65,8 @@ RESOURCE_MODELS = {
     'MedicationStatement': ['gnuhealth.patient.medication'],
     'Immunization': ['gnuhealth.vaccination'],
     'ServiceRequest': ['gnuhealth.patient.lab.test'],
+    'MedicationRequest': ['gnuhealth.prescription.line',
+                          'gnuhealth.prescription.order'],
 }
 ALL_TYPES = list(RESOURCE_MODELS)
 
@@ -939,3 +941,38 @@ def test_service_request_search(http):
             {f['id'] for f in facts if f['test_code'] == code}
     assert search_ids(http, 'ServiceRequest', {'priority': 'urgent'}) == \
         {f['id'] for f in facts if f['urgent']}
+
+
+# ---------------------------------------------------------------------------
+# MedicationRequest (prescription lines)
+# ---------------------------------------------------------------------------
+MR_STATUS = {'draft': 'draft', 'done': 'active', 'validated': 'active'}
+
+
+@pytest.mark.parametrize('fact', read_params('MedicationRequest'))
+def test_medication_request_read(http, fact):
+    r = read(http, 'MedicationRequest', fact['id'])
+    assert r['status'] == MR_STATUS.get(fact['state'], 'unknown')
+    assert r['intent'] == 'order'
+    assert r['subject']['reference'] == f'Patient/{fact["patient"]}'
+    assert r['medicationReference']['reference'] == \
+        f'Medication/{fact["medicament"]}'
+    if fact['prescription']:
+        assert r['groupIdentifier']['value'] == fact['prescription']
+    if fact['prescriber']:
+        assert r['requester']['reference'] == \
+            f'Practitioner/{fact["prescriber"]}'
+
+
+@pytest.mark.skipif('MedicationRequest' not in READABLE,
+                    reason='MedicationRequest not readable')
+def test_medication_request_search(http):
+    facts = RES['MedicationRequest']
+    for p in sorted({f['patient'] for f in facts}):
+        assert search_ids(http, 'MedicationRequest', {'patient': p}) == \
+            {f['id'] for f in facts if f['patient'] == p}
+    for m in sorted({f['medicament'] for f in facts}):
+        assert search_ids(http, 'MedicationRequest', {'medication': m}) == \
+            {f['id'] for f in facts if f['medicament'] == m}
+    assert search_ids(http, 'MedicationRequest', {'status': 'active'}) == \
+        {f['id'] for f in facts if MR_STATUS.get(f['state']) == 'active'}

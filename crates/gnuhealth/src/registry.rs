@@ -19,6 +19,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
     &resources::immunization::IMMUNIZATION,
     &resources::medication::MEDICATION,
+    &resources::medication_request::MEDICATION_REQUEST,
     &resources::medication_statement::MEDICATION_STATEMENT,
     &resources::observation::OBSERVATION,
     &resources::organization::ORGANIZATION,

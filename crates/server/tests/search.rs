@@ -560,3 +560,42 @@ async fn service_requests_are_the_lab_orders_reports_and_results_are_based_on() 
     assert_eq!(common::sorted(answered), expected);
     assert!(!expected.is_empty());
 }
+
+#[tokio::test]
+async fn medication_requests_are_the_prescription_lines() {
+    const LINES: &str = "SELECT r.id FROM gnuhealth_prescription_line r \
+         JOIN gnuhealth_prescription_order o ON o.id = r.presc_order \
+         WHERE r.medicament IS NOT NULL AND o.patient IS NOT NULL";
+    let patient = sql_text("SELECT CAST(MIN(patient) AS TEXT) FROM gnuhealth_prescription_order");
+    let found = all_ids(&format!("/MedicationRequest?patient={patient}")).await;
+    let expected = sql_ids(&format!("{LINES} AND o.patient = {patient}"));
+    assert_eq!(common::sorted(found), expected);
+    assert!(!expected.is_empty());
+    let (status, b) = get(&format!("/MedicationRequest/{}", expected[0])).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["intent"], "order");
+    assert!(
+        b["medicationReference"]["reference"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Medication/"))
+    );
+    let all = all_ids("/MedicationRequest?status=active,draft&_count=500").await;
+    assert_eq!(
+        common::sorted(all),
+        sql_ids(&format!(
+            "{LINES} AND o.state IN ('draft', 'done', 'validated')"
+        ))
+    );
+    // The statements based on a prescription now lead to it.
+    let (status, b) = get(&format!(
+        "/MedicationStatement?patient={patient}&_include=MedicationStatement:*&_count=50"
+    ))
+    .await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(
+        get(&format!("/Patient/{patient}/MedicationRequest"))
+            .await
+            .0,
+        200
+    );
+}

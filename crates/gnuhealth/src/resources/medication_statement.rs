@@ -454,8 +454,12 @@ fn dose_quantity(ctx: &Context, value: f64, code: Option<&str>, name: Option<&st
     }
 }
 
-/// The one dosage of a statement, or `None` when nothing about it is recorded.
-fn dosage(ctx: &Context, row: &Row) -> Option<Dosage> {
+/// The one dosage of a statement, or `None` when nothing about it is recorded: from a row
+/// whose columns 16–33 are, in order: dose, dose unit code
+/// and name, quantity, form name, route code and name, common dosage code and name,
+/// frequency, frequency unit, as needed, administration times, duration, duration period,
+/// infusion, infusion rate, rate unit (MedicationRequest selects its lines likewise).
+pub(crate) fn dosage(ctx: &Context, row: &Row) -> Option<Dosage> {
     let mut text = Vec::new();
     if let Some(qty) = row.opt_int(19).filter(|q| *q > 0) {
         text.push(format!(

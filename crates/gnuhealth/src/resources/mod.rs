@@ -15,6 +15,7 @@ pub mod diagnostic_report;
 pub mod family_member_history;
 pub mod immunization;
 pub mod medication;
+pub mod medication_request;
 pub mod medication_statement;
 pub mod observation;
 pub mod organization;

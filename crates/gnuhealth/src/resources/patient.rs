@@ -933,6 +933,7 @@ pub(crate) mod field_checks {
         "gnuhealth.person_alternative_identification",
         "gnuhealth.du",
         "gnuhealth.death_certificate",
+        "gnuhealth.prescription.order",
         "gnuhealth.healthprofessional",
         "gnuhealth.hp_specialty",
         "gnuhealth.institution",
