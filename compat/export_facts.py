@@ -16,6 +16,8 @@ Output (deterministic: no timestamps, sorted keys, records ordered by id):
     "resources": {"Patient": [{"id": "1", ...}, ...], "Condition": [...], ...},
     "excluded": {"Condition": [ids of is_allergy rows],
                  "Observation": [ids of test-type template rows]},
+    "allergies": [the is_allergy rows of gnuhealth.patient.disease, the
+                  AllergyIntolerance resources: {"id", "patient", "code", ...}],
     "security": {"<login>": {"uid": .., "groups": [..],
                              "models": {model: {read, write, create, delete}},
                              "fields": {model: {field: {read, write}}}}},
@@ -176,6 +178,7 @@ def main():
         res['Immunization'] = export_immunizations(pool)
         res['ServiceRequest'] = export_service_requests(pool)
         res['MedicationRequest'] = export_medication_requests(pool)
+        facts['allergies'] = export_allergies(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -312,6 +315,29 @@ def export_conditions(pool):
             'evidence_report': rid(getattr(c, 'lab_test', None)),
         })
     return out, allergies
+
+
+def export_allergies(pool):
+    """The is_allergy rows of gnuhealth.patient.disease, as stored (the FHIR
+    codes they map to are the test's business).  No create/write dates: they
+    differ between the two databases."""
+    Disease = pool.get('gnuhealth.patient.disease')
+    return [{
+        'id': str(a.id),
+        'patient': rid(a.patient),
+        'code': a.pathology.code,
+        'display': a.pathology.name,
+        'allergy_type': a.allergy_type,
+        'severity': a.disease_severity,
+        'status': a.status,
+        'is_active': bool(a.is_active),
+        'healed_date': iso(a.healed_date),
+        'diagnosed_date': iso(a.diagnosed_date),
+        'healthprof': rid(a.healthprof),
+        'short_comment': a.short_comment,
+        'extra_info': a.extra_info,
+    } for a in Disease.search([('is_allergy', '=', True)],
+                              order=[('id', 'ASC')])]
 
 
 def export_observations(pool):

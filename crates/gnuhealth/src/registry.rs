@@ -14,6 +14,7 @@ pub fn all() -> &'static [&'static ResourceDef] {
 }
 
 static ALL: &[&ResourceDef] = &[
+    &resources::allergy_intolerance::ALLERGY_INTOLERANCE,
     &resources::condition::CONDITION,
     &resources::diagnostic_report::DIAGNOSTIC_REPORT,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,

@@ -1,6 +1,7 @@
 //! R4 resources as this server emits them: one file per resource type, holding only the
 //! elements GNU Health has data for, in R4 element order.
 
+pub mod allergy_intolerance;
 pub mod condition;
 pub mod diagnostic_report;
 pub mod family_member_history;

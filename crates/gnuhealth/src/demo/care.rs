@@ -233,15 +233,34 @@ fn allergies(
         let severity = ["1_mi", "2_mo", "3_sv"][dice.weighted_index(&a.severity)];
         let seen = dice.clinic_time(since);
         let t = recorded(dice, seen, p.registered);
+        // Most children outgrow a milk or egg allergy found in their first years by school
+        // age. Decided without the dice, so that the rest of the data stays the same.
+        let outgrown = (a.kind == "fa"
+            && (comment.starts_with("Egg") || comment.starts_with("Cow's milk"))
+            && since < add_years(p.dob, 3))
+        .then(|| add_years(since, 4))
+        .filter(|healed| *healed <= end);
+        // Healed after it was entered: the row was updated then.
+        let written = outgrown
+            .and_then(|healed| healed.and_hms_opt(11, 0, 0))
+            .map(|w| w.min(NOW))
+            .filter(|w| *w > t);
         insert!(conn, "gnuhealth_patient_disease" {
             "id": site.ids.disease.next(), "allergy_type": a.kind, "create_date": Stamp(t),
             "create_uid": 1, "diagnosed_date": Day(since), "disease_severity": severity,
-            "est_dodx": false, "healthprof": p.pcp, "institution": p.institution,
-            "is_active": true, "is_allergy": true, "is_infectious": false,
-            "is_on_treatment": false, "pathology": pathology, "patient": p.id,
-            "pregnancy_warning": false, "short_comment": comment, "status": "c",
+            "est_dodx": false, "healed_date": outgrown.map(Day), "healthprof": p.pcp,
+            "institution": p.institution, "is_active": outgrown.is_none(), "is_allergy": true,
+            "is_infectious": false, "is_on_treatment": false, "pathology": pathology,
+            "patient": p.id, "pregnancy_warning": false, "short_comment": comment,
+            "status": if outgrown.is_some() { "h" } else { "c" },
+            "write_date": written.map(Stamp), "write_uid": written.map(|_| 1),
             "lab_confirmed": false,
         })?;
+        found.push(a);
+        // An outgrown allergy is no warning in the critical summary any more.
+        if outgrown.is_some() {
+            continue;
+        }
         if severity == "3_sv" {
             flags.allergic = true;
         }
@@ -250,7 +269,6 @@ fn allergies(
             "mc" => format!("{substance} contraindicated"),
             _ => format!("{substance} allergy"),
         });
-        found.push(a);
     }
     if !notes.is_empty() {
         flags.critical_info = Some(notes.join("; "));

@@ -30,7 +30,7 @@ pub const SEVERITIES: &[(&str, &[&str])] = &[
 ];
 
 /// The clinical status as SQL, the same derivation as [`clinical_status`].
-const CLINICAL_STATUS_SQL: &str = "CASE WHEN r.status = 'h' OR r.healed_date IS NOT NULL \
+pub(crate) const CLINICAL_STATUS_SQL: &str = "CASE WHEN r.status = 'h' OR r.healed_date IS NOT NULL \
      THEN 'resolved' WHEN r.is_active = TRUE THEN 'active' ELSE 'inactive' END";
 
 const PATHOLOGY_JOIN: (&str, &str) = ("gnuhealth_pathology pg", "pg.id = r.pathology");
@@ -385,7 +385,7 @@ pub fn icd10(code: Option<String>, name: Option<String>) -> Option<CodeableConce
 }
 
 /// Age at diagnosis, in years.
-fn age(years: i64) -> Quantity {
+pub(crate) fn age(years: i64) -> Quantity {
     Quantity {
         value: Some(years as f64),
         unit: Some("years".into()),
@@ -395,7 +395,7 @@ fn age(years: i64) -> Quantity {
     }
 }
 
-fn notes(
+pub(crate) fn notes(
     comment: Option<String>,
     extra_info: Option<String>,
     treatment: Option<String>,

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::db::{Database, DbError, Row};
 
+pub mod allergy_intolerance;
 pub mod condition;
 pub mod diagnostic_report;
 pub mod family_member_history;
