@@ -18,12 +18,14 @@ static ALL: &[&ResourceDef] = &[
     &resources::diagnostic_report::DIAGNOSTIC_REPORT,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
     &resources::immunization::IMMUNIZATION,
+    &resources::location::LOCATION,
     &resources::medication::MEDICATION,
     &resources::medication_statement::MEDICATION_STATEMENT,
     &resources::observation::OBSERVATION,
     &resources::organization::ORGANIZATION,
     &resources::patient::PATIENT,
     &resources::practitioner::PRACTITIONER,
+    &resources::practitioner_role::PRACTITIONER_ROLE,
     &resources::procedure::PROCEDURE,
 ];
 

@@ -14,12 +14,14 @@ pub mod condition;
 pub mod diagnostic_report;
 pub mod family_member_history;
 pub mod immunization;
+pub mod location;
 pub mod medication;
 pub mod medication_statement;
 pub mod observation;
 pub mod organization;
 pub mod patient;
 pub mod practitioner;
+pub mod practitioner_role;
 pub mod procedure;
 
 /// What a loader needs to know about the request beyond the ids.
