@@ -33,7 +33,9 @@ Output (deterministic: no timestamps, sorted keys, records ordered by id):
   }
 
 All FHIR ids and references are strings (Procedure ids are "surg-<id>",
-"op-<id>" and "pp-<id>").  Dates are ISO "YYYY-MM-DD"; datetimes are naive
+"op-<id>" and "pp-<id>"; Location ids "bu-", "unit-", "ward-", "bed-" and
+"or-<id>", under the top-level key "locations"; PractitionerRole under
+"practitioner_roles").  Dates are ISO "YYYY-MM-DD"; datetimes are naive
 UTC "YYYY-MM-DDTHH:MM:SS" (what Tryton stores).  "fields" lists only the
 fields that have at least one applicable ir.model.field.access row; a field
 that is not listed is allowed.
@@ -90,6 +92,11 @@ ACCESS_MODELS = [
     'gnuhealth.patient.lab.test', 'gnuhealth.surgery_team',
     'gnuhealth.surgery.complication', 'gnuhealth.prescription.line',
     'gnuhealth.prescription.order',
+    # Location (PractitionerRole reads gnuhealth.healthprofessional,
+    # party.party and gnuhealth.hp_specialty, listed above)
+    'gnuhealth.hospital.building', 'gnuhealth.hospital.unit',
+    'gnuhealth.hospital.ward', 'gnuhealth.hospital.bed',
+    'gnuhealth.hospital.or',
 ]
 ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 
@@ -179,6 +186,9 @@ def main():
         res['ServiceRequest'] = export_service_requests(pool)
         res['MedicationRequest'] = export_medication_requests(pool)
         facts['allergies'] = export_allergies(pool)
+        # own keys: the checks of compat/test_location.py
+        facts['locations'] = export_locations(pool)
+        facts['practitioner_roles'] = export_practitioner_roles(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -522,6 +532,64 @@ def export_medication_requests(pool):
             'state': order.state,
             'prescription': order.prescription_id,
             'prescriber': rid(order.healthprof),
+        })
+    return out
+
+
+def export_locations(pool):
+    """The places of the institutions, with their FHIR ids ("bu-", "unit-",
+    "ward-", "bed-", "or-" + id) and the FHIR id of the place each is part
+    of (a bed its ward; a ward or operating room its building, else its
+    unit)."""
+    def place(prefix, rec, **kw):
+        return dict({
+            'id': f'{prefix}-{rec.id}', 'kind': prefix,
+            'name': getattr(rec, 'name', None), 'code': None,
+            'description': rec.extra_info,
+            'institution': rid(rec.institution), 'part_of': None,
+            'state': None, 'bed_type': None, 'phone': None}, **kw)
+
+    def parent(rec):
+        if rec.building:
+            return f'bu-{rec.building.id}'
+        if rec.unit:
+            return f'unit-{rec.unit.id}'
+        return None
+
+    out = []
+    for prefix, model in (('bu', 'gnuhealth.hospital.building'),
+                          ('unit', 'gnuhealth.hospital.unit')):
+        for r in pool.get(model).search([], order=[('id', 'ASC')]):
+            out.append(place(prefix, r, code=r.code))
+    for r in pool.get('gnuhealth.hospital.ward').search(
+            [], order=[('id', 'ASC')]):
+        out.append(place('ward', r, part_of=parent(r), state=r.state))
+    for r in pool.get('gnuhealth.hospital.bed').search(
+            [], order=[('id', 'ASC')]):
+        # a bed has no name of its own: its product's name is its rec_name
+        out.append(place(
+            'bed', r, name=r.product.template.name if r.product else None,
+            part_of=f'ward-{r.ward.id}' if r.ward else None, state=r.state,
+            bed_type=r.bed_type, phone=r.telephone_number))
+    for r in pool.get('gnuhealth.hospital.or').search(
+            [], order=[('id', 'ASC')]):
+        out.append(place('or', r, part_of=parent(r), state=r.state))
+    return out
+
+
+def export_practitioner_roles(pool):
+    """One role per health professional: institution, unit and specialty
+    codes (main specialty first, then by id)."""
+    HP = pool.get('gnuhealth.healthprofessional')
+    out = []
+    for hp in HP.search([], order=[('id', 'ASC')]):
+        specs = sorted(hp.specialties, key=lambda s: (not s.mainsp, s.id))
+        out.append({
+            'id': str(hp.id),
+            'active': bool(hp.active and hp.party.active),
+            'institution': rid(hp.institution),
+            'unit': rid(hp.institution_unit),
+            'specialties': [s.specialty.code for s in specs],
         })
     return out
 

@@ -19,6 +19,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::diagnostic_report::DIAGNOSTIC_REPORT,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
     &resources::immunization::IMMUNIZATION,
+    &resources::location::LOCATION,
     &resources::medication::MEDICATION,
     &resources::medication_request::MEDICATION_REQUEST,
     &resources::medication_statement::MEDICATION_STATEMENT,
@@ -26,6 +27,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::organization::ORGANIZATION,
     &resources::patient::PATIENT,
     &resources::practitioner::PRACTITIONER,
+    &resources::practitioner_role::PRACTITIONER_ROLE,
     &resources::procedure::PROCEDURE,
     &resources::service_request::SERVICE_REQUEST,
 ];

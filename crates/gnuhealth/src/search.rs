@@ -1108,17 +1108,28 @@ fn reference_condition(
         .resource_type
         .as_deref()
         .is_none_or(|t| targets.contains(&t));
-    match (type_ok, r.id.parse::<i64>()) {
-        (true, Ok(id)) => any_path(sql, paths, |sql, p| {
-            sql.push(p.expr).push(" = ");
-            sql.param(Param::Int(id));
-            Ok(())
-        }),
-        _ => {
-            sql.push("1 = 0");
-            Ok(())
-        }
+    if !type_ok {
+        sql.push("1 = 0");
+        return Ok(());
     }
+    let int_id = r.id.parse::<i64>().ok();
+    any_path(sql, paths, |sql, p| {
+        match (p.value, int_id) {
+            // A text id: the target's rows come from several tables (`Location/ward-3`).
+            (Stored::Text, _) => {
+                sql.push(p.expr).push(" = ");
+                sql.param(Param::Text(r.id.clone()));
+            }
+            (_, Some(id)) => {
+                sql.push(p.expr).push(" = ");
+                sql.param(Param::Int(id));
+            }
+            (_, None) => {
+                sql.push("1 = 0");
+            }
+        }
+        Ok(())
+    })
 }
 
 /// `:text`: the text shown with the code (its display) matches as a string: any word of

@@ -68,6 +68,20 @@ impl Role {
         }
     }
 
+    /// The hospital unit the role works in: surgeons and anesthetists of the hospital
+    /// belong to its surgical unit (the only unit).
+    fn unit(self, institution: i64) -> Option<i64> {
+        let surgical = matches!(
+            self,
+            Role::GeneralSurgeon
+                | Role::Orthopedist
+                | Role::Gynecologist
+                | Role::Ophthalmologist
+                | Role::Anesthetist
+        );
+        (surgical && institution == 1).then_some(SURGICAL_UNIT)
+    }
+
     /// A second specialty some of them hold.
     fn second_specialty(self) -> Option<&'static str> {
         match self {
@@ -266,6 +280,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
     staff(conn, &mut site, &mut dice, &mut clock)?;
     formulary(conn, &mut site, &mut dice, &mut clock)?;
     lab_types(conn, &mut site, &mut dice, &mut clock)?;
+    wards(conn, &mut site, clock.t)?;
     Ok(site)
 }
 
@@ -524,7 +539,7 @@ fn institutions(
         "name": "Main Building",
     })?;
     insert!(conn, "gnuhealth_hospital_unit" {
-        "id": 1, "code": "SURG", "create_date": t, "create_uid": 1, "institution": 1,
+        "id": SURGICAL_UNIT, "code": "SURG", "create_date": t, "create_uid": 1, "institution": 1,
         "name": "Surgery",
     })?;
     for n in 1..=INSTITUTIONS[0].operating_rooms.unwrap_or(1) {
@@ -533,6 +548,98 @@ fn institutions(
             "name": format!("OR-{n}"), "state": "free", "timeslot": 60, "unit": 1,
         })?;
         site.operating_rooms.push(n);
+    }
+    Ok(())
+}
+
+/// The hospital's surgical unit (`gnuhealth_hospital_unit.id`).
+const SURGICAL_UNIT: i64 = 1;
+
+/// A ward of the hospital's main building: name, floor, gender, unit, state and its beds
+/// (name, type, state).
+type WardSpec = (
+    &'static str,
+    i64,
+    &'static str,
+    Option<i64>,
+    &'static str,
+    &'static [(&'static str, &'static str, &'static str)],
+);
+
+const WARDS: &[WardSpec] = &[
+    (
+        "Internal Medicine",
+        2,
+        "unisex",
+        None,
+        "beds_available",
+        &[
+            ("IM-201", "electric", "occupied"),
+            ("IM-202", "electric", "free"),
+            ("IM-203", "gatch", "to_clean"),
+            ("IM-204", "low", "free"),
+        ],
+    ),
+    (
+        "Surgery",
+        3,
+        "unisex",
+        Some(SURGICAL_UNIT),
+        "beds_available",
+        &[
+            ("SU-301", "electric", "occupied"),
+            ("SU-302", "low_air_loss", "reserved"),
+            ("SU-303", "stretcher", "na"),
+        ],
+    ),
+    (
+        "Maternity",
+        1,
+        "women",
+        None,
+        "full",
+        &[
+            ("MA-101", "electric", "occupied"),
+            ("MA-102", "electric", "occupied"),
+        ],
+    ),
+];
+
+/// The hospital's wards and beds (each bed is a product marked as bed). Made last, at fixed
+/// times after `t` and without the dice, so the rest of the site stays as it was.
+fn wards(conn: &Connection, site: &mut Site, t: NaiveDateTime) -> GenResult<()> {
+    let mut bed = Seq::default();
+    for (i, (name, floor, gender, unit, state, beds)) in WARDS.iter().enumerate() {
+        let id = i as i64 + 1;
+        let at = Stamp(t + TimeDelta::minutes(id));
+        insert!(conn, "gnuhealth_hospital_ward" {
+            "id": id, "building": 1, "create_date": at, "create_uid": 1, "floor": *floor,
+            "gender": *gender, "institution": site.hospital, "name": *name,
+            "number_of_beds": beds.len() as i64, "state": *state, "unit": *unit,
+            "ac": true, "bio_hazard": false, "guest_sofa": false, "internet": true,
+            "microwave": false, "private": false, "private_bathroom": false,
+            "refrigerator": false, "telephone": true, "tv": true,
+        })?;
+        for (n, (bed_name, kind, bed_state)) in beds.iter().enumerate() {
+            let product_id = site.next_product.next();
+            let bt = Stamp(at.0 + TimeDelta::seconds(n as i64 + 1));
+            insert!(conn, "product_template" {
+                "id": product_id, "active": true, "consumable": false, "create_date": bt,
+                "create_uid": 1, "default_uom": 1, "name": *bed_name, "type": "service",
+            })?;
+            insert!(conn, "product_product" {
+                "id": product_id, "active": true, "create_date": bt, "create_uid": 1,
+                "template": product_id, "is_bed": true, "is_insurance_plan": false,
+                "is_medical_supply": false, "is_medicament": false, "is_vaccine": false,
+            })?;
+            let bed_id = bed.next();
+            insert!(conn, "gnuhealth_hospital_bed" {
+                "id": bed_id, "bed_type": *kind, "create_date": bt, "create_uid": 1,
+                "institution": site.hospital, "product": product_id, "state": *bed_state,
+                "telephone_number": format!("+34 928 450 {}", 100 + bed_id),
+                "ward": id,
+            })?;
+        }
     }
     Ok(())
 }
@@ -831,6 +938,7 @@ fn staff(conn: &Connection, site: &mut Site, dice: &mut Dice, clock: &mut Clock)
         insert!(conn, "gnuhealth_healthprofessional" {
             "id": id, "active": true, "code": format!("{prefix}-{:04}", *number),
             "create_date": Stamp(t), "create_uid": 1, "institution": inst, "party": party,
+            "institution_unit": role.unit(inst),
         })?;
         let specialty = lookup_specialty(site, role.specialty())?;
         let main = hp_specialty.next();

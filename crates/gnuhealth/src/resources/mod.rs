@@ -15,6 +15,7 @@ pub mod condition;
 pub mod diagnostic_report;
 pub mod family_member_history;
 pub mod immunization;
+pub mod location;
 pub mod medication;
 pub mod medication_request;
 pub mod medication_statement;
@@ -22,6 +23,7 @@ pub mod observation;
 pub mod organization;
 pub mod patient;
 pub mod practitioner;
+pub mod practitioner_role;
 pub mod procedure;
 pub mod service_request;
 

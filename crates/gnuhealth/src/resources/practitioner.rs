@@ -3,7 +3,8 @@
 //! addresses, photo and language (the same party joins as Patient), and the specialties
 //! (`gnuhealth_hp_specialty` ⋈ `gnuhealth_specialty`) as qualifications, main one first.
 //!
-//! `institution` has no Practitioner element (it belongs to PractitionerRole, not served).
+//! `institution` and `institution_unit` have no Practitioner element: they belong to
+//! PractitionerRole (see `practitioner_role`).
 
 use std::collections::HashSet;
 

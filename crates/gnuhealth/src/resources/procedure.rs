@@ -374,7 +374,7 @@ async fn load_procedures(
         "s.surgery_end_date, s.surgeon, s.anesthetist, s.signed_by, s.institution, orr.name, ",
         "pa.code, pa.name, s.laterality, s.classification, s.extra_info, s.anesthesia_report, ",
         "s.postoperative_guidelines, s.discharge_instructions, s.complications_notes, ",
-        "COALESCE(s.write_date, s.create_date), pr.name, pr.description ",
+        "COALESCE(s.write_date, s.create_date), pr.name, pr.description, orr.id ",
         "FROM gnuhealth_surgery s ",
         "LEFT JOIN gnuhealth_hospital_or orr ON orr.id = s.operating_room ",
         "LEFT JOIN gnuhealth_pathology pa ON pa.id = s.pathology ",
@@ -464,11 +464,10 @@ fn surgery_base(id: String, s: &Row, team: &[Row]) -> Procedure {
             .opt_int(9)
             .map(|hp| Reference::to("Practitioner", hp, None)),
         performer: performers(s.opt_int(7), s.opt_int(8), s.opt_int(10), team),
-        location: s.opt_text(11).map(|name| Reference {
-            type_: Some("Location".into()),
-            display: Some(name),
-            ..Default::default()
-        }),
+        // The operating room is a Location (`or-<id>`, see `location`).
+        location: s
+            .opt_int(24)
+            .map(|room| Reference::to("Location", format!("or-{room}"), s.opt_text(11))),
         reason_code: s
             .opt_text(12)
             .map(|code| CodeableConcept::coded(ICD10, code, s.opt_text(13)))
