@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod capability;
 pub mod datatypes;
 pub mod definitions;
+pub mod narrative;
 pub mod number;
 pub mod outcome;
 pub mod resources;

@@ -435,11 +435,14 @@ async fn require_read(
     }
 }
 
-/// Leave out what the user may not see, and mark the resource as a subset (R4 §6.1.0.6).
+/// What every resource goes through before it is sent: the elements the user may not see
+/// left out (and the resource marked a subset), then its narrative generated from what
+/// is left.
 fn redact(policy: &Policy, def: &ResourceDef, resource: &mut serde_json::Value) {
     if policy.redact(def, resource) {
         fhir::subset::mark_subsetted(resource);
     }
+    fhir::narrative::add(resource);
 }
 
 fn context(state: &AppState) -> Context {
