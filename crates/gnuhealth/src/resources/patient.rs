@@ -286,6 +286,98 @@ macro_rules! person_search_params {
     };
 }
 
+/// Where a person party's elements come from, for field access: shared by Patient and
+/// Practitioner (each adds its own with [`person_field_uses!`]).
+pub mod person_fields {
+    use crate::resources::FieldUse;
+
+    pub const REF: FieldUse = FieldUse::new(
+        "party.party",
+        "ref",
+        &["identifier[system$=/sid/puid]"],
+        &["identifier"],
+    );
+
+    pub const FEDERATION_ACCOUNT: FieldUse = FieldUse::new(
+        "party.party",
+        "federation_account",
+        &["identifier[system$=/sid/federation-account]"],
+        &["identifier"],
+    );
+
+    pub const CODE: FieldUse = FieldUse::new(
+        "party.party",
+        "code",
+        &["identifier[system$=/sid/party-code]"],
+        &["identifier"],
+    );
+
+    pub const ACTIVE: FieldUse = FieldUse::new("party.party", "active", &["active"], &["active"]);
+
+    pub const NAME: FieldUse =
+        FieldUse::new("party.party", "name", &["name.given"], &["given", "name"]);
+
+    pub const LASTNAME: FieldUse = FieldUse::new(
+        "party.party",
+        "lastname",
+        &["name.family"],
+        &["family", "name"],
+    );
+
+    pub const GENDER: FieldUse = FieldUse::new("party.party", "gender", &["gender"], &["gender"]);
+
+    pub const PHOTO: FieldUse = FieldUse::new("party.party", "photo", &["photo"], &[]);
+
+    pub const DU: FieldUse = FieldUse::new(
+        "party.party",
+        "du",
+        &["address[use=home]"],
+        &["address", "address-city", "address-postalcode"],
+    );
+
+    pub const NAME_ROWS: FieldUse = FieldUse::new(
+        "gnuhealth.person_name",
+        "",
+        &["name"],
+        &["family", "given", "name"],
+    );
+
+    pub const DU_ROWS: FieldUse = FieldUse::new(
+        "gnuhealth.du",
+        "",
+        &["address[use=home]"],
+        &["address", "address-city", "address-postalcode"],
+    );
+
+    pub const ADDRESS_ROWS: FieldUse = FieldUse::new(
+        "party.address",
+        "",
+        &["address"],
+        &["address", "address-city", "address-postalcode"],
+    );
+
+    pub const ALTERNATIVE_ID_ROWS: FieldUse = FieldUse::new(
+        "gnuhealth.person_alternative_identification",
+        "",
+        &[
+            "identifier[system$=/sid/country-id]",
+            "identifier[system$=/sid/passport]",
+            "identifier[system$=/sid/medical-record]",
+            "identifier[system$=/sid/federation-account]",
+            "identifier[system$=/sid/other-id]",
+        ],
+        &["identifier"],
+    );
+}
+
+/// A person type's field uses: its own, then the shared [`person_fields`] ones.
+#[macro_export]
+macro_rules! person_field_uses {
+    ($($own:expr),* $(,)?) => {
+        &[$($own,)* $crate::resources::patient::person_fields::REF, $crate::resources::patient::person_fields::FEDERATION_ACCOUNT, $crate::resources::patient::person_fields::CODE, $crate::resources::patient::person_fields::ACTIVE, $crate::resources::patient::person_fields::NAME, $crate::resources::patient::person_fields::LASTNAME, $crate::resources::patient::person_fields::GENDER, $crate::resources::patient::person_fields::PHOTO, $crate::resources::patient::person_fields::DU, $crate::resources::patient::person_fields::NAME_ROWS, $crate::resources::patient::person_fields::DU_ROWS, $crate::resources::patient::person_fields::ADDRESS_ROWS, $crate::resources::patient::person_fields::ALTERNATIVE_ID_ROWS]
+    };
+}
+
 pub static PATIENT: ResourceDef = ResourceDef {
     type_name: "Patient",
     models: &["gnuhealth.patient", "party.party"],
@@ -346,34 +438,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
     // subdivision, language and death-certificate values read through a many2one belong to
     // that field. The DU address and the party's own addresses can both be `home`, and the
     // party's and an alternative federation id share a system: hiding one hides both.
-    fields: &[
-        FieldUse::new(
-            "party.party",
-            "ref",
-            &["identifier[system$=/sid/puid]"],
-            &["identifier"],
-        ),
-        FieldUse::new(
-            "party.party",
-            "federation_account",
-            &["identifier[system$=/sid/federation-account]"],
-            &["identifier"],
-        ),
-        FieldUse::new(
-            "party.party",
-            "code",
-            &["identifier[system$=/sid/party-code]"],
-            &["identifier"],
-        ),
-        FieldUse::new("party.party", "active", &["active"], &["active"]),
-        FieldUse::new("party.party", "name", &["name.given"], &["given", "name"]),
-        FieldUse::new(
-            "party.party",
-            "lastname",
-            &["name.family"],
-            &["family", "name"],
-        ),
-        FieldUse::new("party.party", "gender", &["gender"], &["gender"]),
+    fields: crate::person_field_uses![
         FieldUse::new("party.party", "dob", &["birthDate"], &["birthdate"]),
         FieldUse::new(
             "party.party",
@@ -389,14 +454,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
             &[],
         ),
         FieldUse::new("party.party", "marital_status", &["maritalStatus"], &[]),
-        FieldUse::new("party.party", "photo", &["photo"], &[]),
         FieldUse::new("party.party", "replaced_by", &["link"], &[]),
-        FieldUse::new(
-            "party.party",
-            "du",
-            &["address[use=home]"],
-            &["address", "address-city", "address-postalcode"],
-        ),
         FieldUse::new("gnuhealth.patient", "active", &["active"], &["active"]),
         FieldUse::new(
             "gnuhealth.patient",
@@ -423,40 +481,10 @@ pub static PATIENT: ResourceDef = ResourceDef {
             &[],
         ),
         FieldUse::new(
-            "gnuhealth.person_name",
-            "",
-            &["name"],
-            &["family", "given", "name"],
-        ),
-        FieldUse::new(
             "party.contact_mechanism",
             "",
             &["telecom", "contact"],
             &["telecom", "phone", "email"],
-        ),
-        FieldUse::new(
-            "gnuhealth.du",
-            "",
-            &["address[use=home]"],
-            &["address", "address-city", "address-postalcode"],
-        ),
-        FieldUse::new(
-            "party.address",
-            "",
-            &["address"],
-            &["address", "address-city", "address-postalcode"],
-        ),
-        FieldUse::new(
-            "gnuhealth.person_alternative_identification",
-            "",
-            &[
-                "identifier[system$=/sid/country-id]",
-                "identifier[system$=/sid/passport]",
-                "identifier[system$=/sid/medical-record]",
-                "identifier[system$=/sid/federation-account]",
-                "identifier[system$=/sid/other-id]",
-            ],
-            &["identifier"],
         ),
         FieldUse::new("party.party.lang", "", &["communication"], &[]),
     ],

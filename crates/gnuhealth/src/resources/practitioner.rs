@@ -88,7 +88,7 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
     // The person party as for Patient (see there), without what only a patient has
     // (emergency contacts, death, marital status, replacement), plus the licence code and
     // the specialties (whose names are part of the specialty rows).
-    fields: &[
+    fields: crate::person_field_uses![
         FieldUse::new(
             "gnuhealth.healthprofessional",
             "code",
@@ -101,77 +101,13 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
             &["active"],
             &["active"],
         ),
-        FieldUse::new(
-            "party.party",
-            "ref",
-            &["identifier[system$=/sid/puid]"],
-            &["identifier"],
-        ),
-        FieldUse::new(
-            "party.party",
-            "federation_account",
-            &["identifier[system$=/sid/federation-account]"],
-            &["identifier"],
-        ),
-        FieldUse::new(
-            "party.party",
-            "code",
-            &["identifier[system$=/sid/party-code]"],
-            &["identifier"],
-        ),
-        FieldUse::new("party.party", "active", &["active"], &["active"]),
-        FieldUse::new("party.party", "name", &["name.given"], &["given", "name"]),
-        FieldUse::new(
-            "party.party",
-            "lastname",
-            &["name.family"],
-            &["family", "name"],
-        ),
-        FieldUse::new("party.party", "gender", &["gender"], &["gender"]),
         FieldUse::new("party.party", "dob", &["birthDate"], &[]),
-        FieldUse::new("party.party", "photo", &["photo"], &[]),
-        FieldUse::new(
-            "party.party",
-            "du",
-            &["address[use=home]"],
-            &["address", "address-city", "address-postalcode"],
-        ),
         FieldUse::new("gnuhealth.hp_specialty", "", &["qualification"], &[]),
-        FieldUse::new(
-            "gnuhealth.person_name",
-            "",
-            &["name"],
-            &["family", "given", "name"],
-        ),
         FieldUse::new(
             "party.contact_mechanism",
             "",
             &["telecom"],
             &["telecom", "phone", "email"],
-        ),
-        FieldUse::new(
-            "gnuhealth.du",
-            "",
-            &["address[use=home]"],
-            &["address", "address-city", "address-postalcode"],
-        ),
-        FieldUse::new(
-            "party.address",
-            "",
-            &["address"],
-            &["address", "address-city", "address-postalcode"],
-        ),
-        FieldUse::new(
-            "gnuhealth.person_alternative_identification",
-            "",
-            &[
-                "identifier[system$=/sid/country-id]",
-                "identifier[system$=/sid/passport]",
-                "identifier[system$=/sid/medical-record]",
-                "identifier[system$=/sid/federation-account]",
-                "identifier[system$=/sid/other-id]",
-            ],
-            &["identifier"],
         ),
         FieldUse::new(
             "party.party.lang",
