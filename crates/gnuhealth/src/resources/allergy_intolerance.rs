@@ -5,11 +5,13 @@
 //! the comment. `allergy_type` gives the type and category, `disease_severity` the
 //! criticality and the reaction's severity.
 
-use fhir::datatypes::{CodeableConcept, ICD10, Reference};
+use fhir::datatypes::{CodeableConcept, Reference};
 use fhir::resources::allergy_intolerance::{AllergyIntolerance, AllergyIntoleranceReaction};
 use serde_json::Value;
 
-use super::condition::{CLINICAL_STATUS_SQL, age, clinical_status, icd10, notes};
+use super::condition::{
+    CLINICAL_CODE, CLINICAL_PATIENT, CLINICAL_STATUS_SQL, age, clinical_status, icd10, notes,
+};
 use super::{
     Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
 };
@@ -51,8 +53,6 @@ pub const SEVERITIES: &[(&str, &[&str])] = &[
 /// severity without a comment stays the criticality only. Same test as [`reaction`].
 const HAS_REACTION_SQL: &str = "TRIM(r.short_comment) <> ''";
 
-const PATHOLOGY_JOIN: (&str, &str) = ("gnuhealth_pathology pg", "pg.id = r.pathology");
-
 const MODEL: &str = "gnuhealth.patient.disease";
 
 pub static ALLERGY_INTOLERANCE: ResourceDef = ResourceDef {
@@ -68,24 +68,8 @@ pub static ALLERGY_INTOLERANCE: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam::reference(
-            "patient",
-            "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            &[Path::col("r.patient", Stored::Id)],
-            &["Patient"],
-        ),
-        SearchParam::new(
-            "code",
-            Kind::Token,
-            "http://hl7.org/fhir/SearchParameter/clinical-code",
-            &[Path::child(
-                PATHOLOGY_JOIN.0,
-                PATHOLOGY_JOIN.1,
-                "pg.code",
-                Stored::Code(System::Fixed(ICD10)),
-            )
-            .text("pg.name")],
-        ),
+        CLINICAL_PATIENT,
+        CLINICAL_CODE,
         SearchParam::new(
             "clinical-status",
             Kind::Token,

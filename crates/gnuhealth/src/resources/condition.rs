@@ -35,6 +35,28 @@ pub(crate) const CLINICAL_STATUS_SQL: &str = "CASE WHEN r.status = 'h' OR r.heal
 
 const PATHOLOGY_JOIN: (&str, &str) = ("gnuhealth_pathology pg", "pg.id = r.pathology");
 
+/// `patient` over a `gnuhealth_patient_disease` row (Condition and AllergyIntolerance).
+pub(crate) const CLINICAL_PATIENT: SearchParam = SearchParam::reference(
+    "patient",
+    "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    &[Path::col("r.patient", Stored::Id)],
+    &["Patient"],
+);
+
+/// `code` of a `gnuhealth_patient_disease` row: its pathology's ICD-10 code.
+pub(crate) const CLINICAL_CODE: SearchParam = SearchParam::new(
+    "code",
+    Kind::Token,
+    "http://hl7.org/fhir/SearchParameter/clinical-code",
+    &[Path::child(
+        PATHOLOGY_JOIN.0,
+        PATHOLOGY_JOIN.1,
+        "pg.code",
+        Stored::Code(System::Fixed(ICD10)),
+    )
+    .text("pg.name")],
+);
+
 pub static CONDITION: ResourceDef = ResourceDef {
     type_name: "Condition",
     models: &["gnuhealth.patient.disease"],
@@ -48,30 +70,14 @@ pub static CONDITION: ResourceDef = ResourceDef {
     key_is_text: false,
     last_updated: "COALESCE(r.write_date, r.create_date)",
     params: &[
-        SearchParam::reference(
-            "patient",
-            "http://hl7.org/fhir/SearchParameter/clinical-patient",
-            &[Path::col("r.patient", Stored::Id)],
-            &["Patient"],
-        ),
+        CLINICAL_PATIENT,
         SearchParam::reference(
             "subject",
             "http://hl7.org/fhir/SearchParameter/Condition-subject",
             &[Path::col("r.patient", Stored::Id)],
             &["Patient"],
         ),
-        SearchParam::new(
-            "code",
-            Kind::Token,
-            "http://hl7.org/fhir/SearchParameter/clinical-code",
-            &[Path::child(
-                PATHOLOGY_JOIN.0,
-                PATHOLOGY_JOIN.1,
-                "pg.code",
-                Stored::Code(System::Fixed(ICD10)),
-            )
-            .text("pg.name")],
-        ),
+        CLINICAL_CODE,
         SearchParam::new(
             "clinical-status",
             Kind::Token,
