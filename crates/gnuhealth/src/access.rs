@@ -113,17 +113,28 @@ impl Policy {
     pub fn denied_params(&self, def: &ResourceDef) -> Vec<&'static str> {
         def.fields
             .iter()
-            .filter(|u| !self.can_see(u))
+            .filter(|u| u.rows.is_none() && !self.can_see(u))
             .flat_map(|u| u.params.iter().copied())
             .collect()
     }
 
-    /// Does any record rule restrict the rows of `def`?
+    /// Does any record rule, or a denied field that rows come from, restrict the rows of
+    /// `def`?
     pub fn has_rules(&self, def: &ResourceDef) -> bool {
         def.models.iter().any(|m| self.rules.contains_key(*m))
+            || self.hidden_rows(def).next().is_some()
     }
 
-    /// The record-rule conditions on `def`'s rows, ANDed, as ` AND …` fragments.
+    /// The conditions of the rows of `def` whose source the user may not read.
+    fn hidden_rows<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'static str> + 'd {
+        def.fields
+            .iter()
+            .filter(|u| !self.can_see(u))
+            .filter_map(|u| u.rows)
+    }
+
+    /// The record-rule conditions on `def`'s rows and the exclusion of rows whose source
+    /// field the user may not read, ANDed, as ` AND …` fragments.
     pub fn push_rule_conditions(&self, def: &ResourceDef, sql: &mut Sql, first: &mut bool) {
         for (model, alias) in def.aliases {
             if let Some(RuleState::Applied(d)) = self.rule(model) {
@@ -134,13 +145,24 @@ impl Policy {
                 d.to_sql(sql, alias);
             }
         }
+        for rows in self.hidden_rows(def) {
+            if !*first {
+                sql.push(" AND ");
+            }
+            *first = false;
+            sql.push("NOT (").push(rows).push(")");
+        }
     }
 
     /// Leave out of `resource` the elements whose source the user may not read; tells
     /// whether anything was left out.
     pub fn redact(&self, def: &ResourceDef, resource: &mut Value) -> bool {
         let mut removed = false;
-        for u in def.fields.iter().filter(|u| !self.can_see(u)) {
+        for u in def
+            .fields
+            .iter()
+            .filter(|u| u.rows.is_none() && !self.can_see(u))
+        {
             for path in u.elements {
                 removed |= remove_path(resource, path);
             }

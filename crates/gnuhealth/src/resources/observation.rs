@@ -374,6 +374,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             &["based-on"],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_observations);
