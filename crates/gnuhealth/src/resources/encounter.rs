@@ -547,26 +547,35 @@ fn encounter(ctx: &Context, row: &Row, extra: &[Row]) -> Encounter {
             continue;
         };
         let local = format!("dx{}", enc.contained.len() + 1);
-        let mut condition = json!({
-            "resourceType": "Condition",
-            "id": local,
-            "category": [{"coding": [{
+        // In R4 element order.
+        let mut condition = serde_json::Map::new();
+        condition.insert("resourceType".into(), json!("Condition"));
+        condition.insert("id".into(), json!(local));
+        if let Some(v) = verification {
+            condition.insert(
+                "verificationStatus".into(),
+                json!({"coding": [{
+                    "system": VERIFICATION_SYSTEM, "code": v, "display": "Differential"
+                }]}),
+            );
+        }
+        condition.insert(
+            "category".into(),
+            json!([{"coding": [{
                 "system": CONDITION_CATEGORY_SYSTEM,
                 "code": "encounter-diagnosis",
                 "display": "Encounter Diagnosis"
-            }]}],
-            "code": code,
-        });
-        if let Some(v) = verification {
-            condition["verificationStatus"] = json!({"coding": [{
-                "system": VERIFICATION_SYSTEM, "code": v, "display": "Differential"
-            }]});
-        }
+            }]}]),
+        );
+        condition.insert("code".into(), json!(code));
         if let Some(p) = patient {
-            condition["subject"] = json!({"reference": format!("Patient/{p}")});
+            condition.insert(
+                "subject".into(),
+                json!({"reference": format!("Patient/{p}")}),
+            );
         }
         if let Some(n) = note {
-            condition["note"] = json!([{"text": n}]);
+            condition.insert("note".into(), json!([{"text": n}]));
         }
         enc.diagnosis.push(EncounterDiagnosis {
             condition: Reference {
@@ -578,7 +587,7 @@ fn encounter(ctx: &Context, row: &Row, extra: &[Row]) -> Encounter {
             }),
             rank: (enc.contained.is_empty() && is_eval).then_some(1),
         });
-        enc.contained.push(condition);
+        enc.contained.push(condition.into());
     }
     enc
 }

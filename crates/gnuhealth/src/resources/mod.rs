@@ -27,6 +27,7 @@ pub mod practitioner;
 pub mod practitioner_role;
 pub mod procedure;
 pub mod service_request;
+pub mod vital_signs;
 
 /// What a loader needs to know about the request beyond the ids.
 #[derive(Debug, Clone)]
