@@ -513,21 +513,32 @@ fn encounter(ctx: &Context, row: &Row, extra: &[Row]) -> Encounter {
             status: location_status(status),
         });
     }
-    // Diagnoses: (role, verification, code, name, note).
-    let mut diagnoses: Vec<(
-        Option<&str>,
-        Option<&str>,
+    // Diagnoses: (role, verification, code, note).
+    type Diagnosis<'r> = (
+        Option<&'r str>,
+        Option<&'r str>,
+        Option<CodeableConcept>,
         Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = Vec::new();
+    );
+    let icd10 = super::condition::icd10;
+    let mut diagnoses: Vec<Diagnosis> = Vec::new();
     if is_stay {
-        diagnoses.push((Some("AD"), None, row.opt_text(22), row.opt_text(23), None));
-        diagnoses.push((Some("DD"), None, row.opt_text(29), row.opt_text(30), None));
+        diagnoses.push((
+            Some("AD"),
+            None,
+            icd10(row.opt_text(22), row.opt_text(23)),
+            None,
+        ));
+        diagnoses.push((
+            Some("DD"),
+            None,
+            icd10(row.opt_text(29), row.opt_text(30)),
+            None,
+        ));
         // The admission reason is a diagnosis here, not a reason code.
         enc.reason_code.clear();
     } else {
-        diagnoses.push((None, None, row.opt_text(27), row.opt_text(28), None));
+        diagnoses.push((None, None, icd10(row.opt_text(27), row.opt_text(28)), None));
     }
     for r in extra {
         let (role, verification) = match r.opt_str(1) {
@@ -537,13 +548,12 @@ fn encounter(ctx: &Context, row: &Row, extra: &[Row]) -> Encounter {
         diagnoses.push((
             role,
             verification,
-            r.opt_text(2),
-            r.opt_text(3),
+            icd10(r.opt_text(2), r.opt_text(3)),
             r.opt_text(4),
         ));
     }
-    for (role, verification, code, name, note) in diagnoses {
-        let Some(code) = super::condition::icd10(code, name) else {
+    for (role, verification, code, note) in diagnoses {
+        let Some(code) = code else {
             continue;
         };
         let local = format!("dx{}", enc.contained.len() + 1);
