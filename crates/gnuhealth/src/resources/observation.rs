@@ -831,7 +831,15 @@ mod tests {
 
     #[test]
     fn field_uses() {
-        crate::resources::patient::field_checks::check(&OBSERVATION, &["category"]);
+        crate::resources::patient::field_checks::check(
+            &OBSERVATION,
+            &[
+                "category",
+                "encounter",
+                "component-code",
+                "component-value-quantity",
+            ],
+        );
     }
 
     #[test]
