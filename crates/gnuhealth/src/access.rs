@@ -88,6 +88,22 @@ impl Policy {
         }
     }
 
+    /// Are all of `model`'s rows of `def` hidden (a whole-model [`FieldUse::rows`] the
+    /// user may not see)? Then its fields concern only rows the user does not get: they
+    /// neither refuse the type nor leave elements out of the other rows.
+    fn model_hidden(&self, def: &ResourceDef, model: &str) -> bool {
+        def.fields
+            .iter()
+            .any(|u| u.model == model && u.field.is_empty() && u.rows.is_some() && !self.can_see(u))
+    }
+
+    /// The field uses that apply to what the user gets of `def` and that they may not see.
+    fn denied_uses<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'d FieldUse> + 'd {
+        def.fields
+            .iter()
+            .filter(|u| u.rows.is_none() && !self.can_see(u) && !self.model_hidden(def, u.model))
+    }
+
     /// Whether the user may use resource type `def` at all.
     pub fn check_type(&self, def: &ResourceDef) -> Result<(), Refusal> {
         if let Some(m) = def.models.iter().find(|m| !self.can_read_model(m)) {
@@ -103,7 +119,7 @@ impl Policy {
                 return Err(Refusal::Rule((*m).to_owned()));
             }
         }
-        if let Some(u) = def.fields.iter().find(|u| u.required && !self.can_see(u)) {
+        if let Some(u) = self.denied_uses(def).find(|u| u.required) {
             return Err(Refusal::Field(u.model.to_owned(), u.field.to_owned()));
         }
         Ok(())
@@ -111,9 +127,7 @@ impl Policy {
 
     /// The search parameters of `def` that read a field the user may not read.
     pub fn denied_params(&self, def: &ResourceDef) -> Vec<&'static str> {
-        def.fields
-            .iter()
-            .filter(|u| u.rows.is_none() && !self.can_see(u))
+        self.denied_uses(def)
             .flat_map(|u| u.params.iter().copied())
             .collect()
     }
@@ -158,11 +172,7 @@ impl Policy {
     /// whether anything was left out.
     pub fn redact(&self, def: &ResourceDef, resource: &mut Value) -> bool {
         let mut removed = false;
-        for u in def
-            .fields
-            .iter()
-            .filter(|u| u.rows.is_none() && !self.can_see(u))
-        {
+        for u in self.denied_uses(def) {
             for path in u.elements {
                 removed |= remove_path(resource, path);
             }

@@ -148,7 +148,8 @@ macro_rules! field_rows {
 
 pub static ENCOUNTER: ResourceDef = ResourceDef {
     type_name: "Encounter",
-    models: &[EVALUATION],
+    // Each table's rows are served to the users who may read its model (see `fields`).
+    models: &[],
     from: FROM,
     filter: &[],
     key: "r.fhir_id",
@@ -292,6 +293,7 @@ pub static ENCOUNTER: ResourceDef = ResourceDef {
             EVALUATION,
             EVALUATION_ROWS,
             [
+                "",
                 "patient",
                 "code",
                 "state",

@@ -143,7 +143,9 @@ const COMBO_CODE_PATHS: &[Path] = &[
 
 pub static OBSERVATION: ResourceDef = ResourceDef {
     type_name: "Observation",
-    models: &["gnuhealth.lab.test.critearea", "gnuhealth.lab"],
+    // Lab results and vital signs come from different models: a user who may read only
+    // some of them gets those rows (see the whole-model uses in `fields`).
+    models: &[],
     from: FROM,
     filter: &[],
     key: "r.fhir_id",
@@ -301,6 +303,8 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
     // element goes through. The unit's code and name are the value of `units`; the
     // request matched for `basedOn` is read as a whole model. The category is constant.
     fields: super::vital_signs::with_field_rows![
+        FieldUse::rows("gnuhealth.lab.test.critearea", "", LAB_ROWS),
+        FieldUse::rows("gnuhealth.lab", "", LAB_ROWS),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
             "code",
