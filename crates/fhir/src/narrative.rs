@@ -597,20 +597,32 @@ fn resolve<'a>(value: &'a Value, ty: &'static str, path: &str) -> Vec<Typed<'a>>
             let Some(o) = v.as_object() else {
                 continue;
             };
+            let mut push = |child: &'a Value, child_ty: &'static str| match child {
+                Value::Array(items) => next.extend(items.iter().map(|i| (i, child_ty))),
+                Value::Null => {}
+                _ => next.push((child, child_ty)),
+            };
             let def = definitions::find(t);
-            for (key, child) in o {
-                let child_ty = match def {
-                    Some(def) => match def.element(key) {
-                        Some((el, child_ty)) if el.name == name => child_ty,
-                        _ => continue,
-                    },
-                    None if key == name => "",
-                    None => continue,
-                };
-                match child {
-                    Value::Array(items) => next.extend(items.iter().map(|i| (i, child_ty))),
-                    Value::Null => {}
-                    _ => next.push((child, child_ty)),
+            match def.map(|d| d.elements.iter().find(|el| el.name == name)) {
+                // A choice: whichever of its typed names the object has.
+                Some(Some(el)) if el.choice() => {
+                    for (key, child) in o.iter().filter(|(k, _)| k.starts_with(name)) {
+                        if let Some(child_ty) = el.type_of(key) {
+                            push(child, child_ty);
+                        }
+                    }
+                }
+                Some(Some(el)) => {
+                    if let (Some(child), Some(child_ty)) = (o.get(name), el.types.first()) {
+                        push(child, child_ty);
+                    }
+                }
+                Some(None) => {}
+                // A type the definitions do not know: by name, untyped.
+                None => {
+                    if let Some(child) = o.get(name) {
+                        push(child, "");
+                    }
                 }
             }
         }
