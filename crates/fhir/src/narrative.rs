@@ -928,15 +928,15 @@ fn line(v: &Value, ty: &'static str, form: &Form) -> Line {
         .lead
         .iter()
         .find_map(|p| Some((*p, inline(&resolve(v, ty, p))?)));
-    let parts = |paths: &[&str]| {
+    let parts = |paths: &[&str], qualifiers: bool| {
         let parts: Vec<String> = paths
             .iter()
             .filter(|p| lead.as_ref().is_none_or(|(l, _)| l != *p))
-            .filter_map(|p| part(v, ty, p))
+            .filter_map(|p| part(v, ty, p, qualifiers))
             .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     };
-    let (rest, notes) = (parts(form.rest), parts(form.notes));
+    let (rest, notes) = (parts(form.rest, false), parts(form.notes, true));
     Line {
         lead_path: lead.as_ref().map(|(p, _)| *p),
         lead: lead.map(|(_, t)| t),
@@ -945,13 +945,15 @@ fn line(v: &Value, ty: &'static str, form: &Form) -> Line {
     }
 }
 
-/// One part of a line: a value, labelled when it is a bare number or yes/no.
-fn part(v: &Value, ty: &'static str, path: &str) -> Option<String> {
+/// One part of a line: a value; a qualifier that is a bare number or yes/no is labelled
+/// (`Rank: 1`, `Preferred: yes`), what the line says needs no label (`Part 1: 5`).
+fn part(v: &Value, ty: &'static str, path: &str, qualifier: bool) -> Option<String> {
     let items = resolve(v, ty, path);
     let value = inline(&items)?;
-    let bare = items
-        .iter()
-        .all(|(_, t)| *t == "boolean" || definitions::is_number(t));
+    let bare = qualifier
+        && items
+            .iter()
+            .all(|(_, t)| *t == "boolean" || definitions::is_number(t));
     if !bare {
         return Some(value);
     }
@@ -1591,6 +1593,15 @@ mod tests {
             .remove("code");
         no_code["component"][0]["code"] = json!({"text": "Diastolic"});
         assert!(body(&no_code).contains("<tr><th>Diastolic</th><td>80 mmHg</td></tr>"));
+        // A row per component, at most five, then how many more.
+        let mut many = bp.clone();
+        many["component"] = (1..=7)
+            .map(|i| json!({"code": {"text": format!("Part {i}")}, "valueInteger": i}))
+            .collect();
+        let text = body(&many);
+        assert!(text.starts_with("<p><b>Blood pressure panel</b>: Part 1: 1; Part 2: 2;"));
+        assert!(text.contains("<tr><th>Part 5</th><td>5</td></tr><tr><th>Component</th><td>and 2 more</td></tr></table>"), "{text}");
+        assert!(!text.contains("<th>Part 6</th>"));
     }
 
     #[test]
