@@ -990,8 +990,50 @@ fn row(out: &mut String, label: &str, value: &str) {
     ));
 }
 
+/// `resource` with its local references (`#dx1`) to contained resources given what those
+/// are — their headline, a contained Condition its code — as display, when it has any.
+fn with_contained_displays(resource: &Value) -> Option<Value> {
+    let contained = resource.get("contained")?.as_array()?;
+    let names: Vec<(String, String)> = contained
+        .iter()
+        .filter_map(|c| {
+            let type_name = c.get("resourceType")?.as_str()?;
+            let ty = definitions::resource(type_name)?.name;
+            let summary = SUMMARIES.iter().find(|s| s.type_name == type_name)?;
+            let id = c.get("id")?.as_str()?;
+            Some((format!("#{id}"), line(c, ty, &summary.headline).lead?))
+        })
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    fn fill(v: &mut Value, names: &[(String, String)]) {
+        match v {
+            Value::Object(o) => {
+                let local = o.get("reference").and_then(Value::as_str);
+                let name = local.and_then(|r| names.iter().find(|(id, _)| id == r));
+                if let (Some((_, name)), None) = (name, o.get("display")) {
+                    o.insert("display".into(), Value::String(name.clone()));
+                }
+                for (k, child) in o.iter_mut() {
+                    if k != "contained" {
+                        fill(child, names);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| fill(i, names)),
+            _ => {}
+        }
+    }
+    let mut filled = resource.clone();
+    fill(&mut filled, &names);
+    Some(filled)
+}
+
 /// The narrative of `resource`: a headline, then a row per fact.
 pub fn generate(resource: &Value) -> Option<Value> {
+    let filled = with_contained_displays(resource);
+    let resource = filled.as_ref().unwrap_or(resource);
     let o = resource.as_object()?;
     let type_name = o.get("resourceType")?.as_str()?;
     let ty = definitions::resource(type_name).map_or("", |d| d.name);
@@ -1861,7 +1903,10 @@ mod tests {
             "participant": [{"type": [{"text": "primary performer"}], "individual": {"reference": "Practitioner/10"}}],
             "period": {"start": "2024-05-01T09:00:00Z", "end": "2024-05-01T09:20:00Z"},
             "reasonCode": [{"text": "Cough"}],
-            "diagnosis": [{"condition": {"reference": "Condition/3"}, "rank": 1}],
+            "contained": [{"resourceType": "Condition", "id": "dx1", "code": {"text": "Acute bronchitis"},
+                           "subject": {"reference": "Patient/1"}}],
+            "diagnosis": [{"condition": {"reference": "#dx1"}, "rank": 1},
+                          {"condition": {"reference": "#dx9"}, "use": {"text": "Comorbidity diagnosis"}}],
             "hospitalization": {"admitSource": {"text": "Emergency"}},
             "location": [{"location": {"display": "Room 3"}, "status": "completed"}],
             "serviceProvider": {"reference": "Organization/1"}
@@ -1875,7 +1920,11 @@ mod tests {
                     ("Period", "2024-05-01T09:00:00Z – 2024-05-01T09:20:00Z"),
                     ("primary performer", "Practitioner/10"),
                     ("Reason", "Cough"),
-                    ("Diagnosis", "Condition/3 (Rank: 1)"),
+                    // A contained condition by its code, an unknown one by its reference.
+                    (
+                        "Diagnosis",
+                        "Acute bronchitis (Rank: 1); #dx9 (Comorbidity diagnosis)"
+                    ),
                     ("Location", "Room 3 (completed)"),
                     ("Service provider", "Organization/1"),
                     ("Admitted from", "Emergency"),
