@@ -881,6 +881,15 @@ fn label(name: &str) -> String {
     out
 }
 
+/// A label from the data (a code's display: `primary performer`) written as the others.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// A [`Form`] filled in.
 #[derive(Debug, Default)]
 struct Line {
@@ -1102,7 +1111,7 @@ pub fn generate(resource: &Value) -> Option<Value> {
                         ..Line::default()
                     });
                 match (item.lead.clone(), item.body()) {
-                    (Some(l), Some(b)) => row(&mut rows, &l, &b),
+                    (Some(l), Some(b)) => row(&mut rows, &capitalized(&l), &b),
                     (None, Some(b)) | (Some(b), None) => row(&mut rows, &element, &b),
                     (None, None) => {}
                 }
@@ -1918,7 +1927,7 @@ mod tests {
                 &[
                     ("Patient", "Patient/1"),
                     ("Period", "2024-05-01T09:00:00Z – 2024-05-01T09:20:00Z"),
-                    ("primary performer", "Practitioner/10"),
+                    ("Primary performer", "Practitioner/10"),
                     ("Reason", "Cough"),
                     // A contained condition by its code, an unknown one by its reference.
                     (
@@ -1959,7 +1968,7 @@ mod tests {
                     ("End", "2024-05-01T09:20:00Z"),
                     ("Duration (minutes)", "20"),
                     ("Participant", "Patient/1 (accepted)"),
-                    ("attender", "Practitioner/10 (accepted)"),
+                    ("Attender", "Practitioner/10 (accepted)"),
                     ("Comment", "Bring results"),
                 ]
             )
