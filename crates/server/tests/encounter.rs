@@ -164,6 +164,19 @@ async fn a_stay_is_an_inpatient_encounter_in_its_bed() {
             .await
             .contains(&format!("inp-{id}"))
     );
+    // The surgery of the stay, and its procedure lines, were done in it.
+    let procedures = sql_texts(&format!(
+        "SELECT 'surg-' || s.id FROM gnuhealth_surgery s WHERE s.admission = {id} \
+         UNION ALL SELECT 'op-' || o.id FROM gnuhealth_operation o \
+         JOIN gnuhealth_surgery s ON s.id = o.surgery WHERE s.admission = {id}"
+    ));
+    assert!(!procedures.is_empty());
+    assert_eq!(
+        search(&format!("/Procedure?encounter=inp-{id}")).await,
+        procedures
+    );
+    let (_, p) = get(&format!("/Procedure/{}", procedures[0])).await;
+    assert_eq!(p["encounter"]["reference"], format!("Encounter/inp-{id}"));
     // The nursing rounds' vital signs belong to the stay.
     let rounds = sql_texts(&format!(
         "SELECT 'rnd-' || id || '-temperature' FROM gnuhealth_patient_rounding \

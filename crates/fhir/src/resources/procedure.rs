@@ -29,6 +29,7 @@ pub struct Procedure {
     pub code: Option<CodeableConcept>,
     /// Required.
     pub subject: Reference,
+    pub encounter: Option<Reference>,
     pub performed_date_time: Option<String>,
     pub performed_period: Option<Period>,
     pub recorder: Option<Reference>,

@@ -216,8 +216,8 @@ pub(super) fn write_records(
             healthprof: d.healthprof,
             institution: d.institution,
             surgery: d.surgery.and_then(|(_, at)| {
-                let surgeon = surgeons.iter().find(|(id, _)| *id == d.id)?.1?;
-                Some((at, surgeon))
+                let (_, (surgery, surgeon)) = surgeons.iter().find(|(id, _)| *id == d.id)?;
+                Some((*surgery, at, (*surgeon)?))
             }),
         })
         .collect();
@@ -764,7 +764,8 @@ fn write_line(
 /// A surgery, its procedure line, team and operating-room booking, and the patient
 /// procedure GNU Health adds for the main intervention. Surgeries from before the
 /// patient registered were done elsewhere and are recorded from the patient's history:
-/// no team, theatre or booking. Returns the surgeon, when there was a team.
+/// no team, theatre or booking. Returns the surgery's id and its surgeon, when there
+/// was a team.
 fn write_surgery(
     conn: &Connection,
     site: &mut Site,
@@ -773,7 +774,7 @@ fn write_surgery(
     d: &Diagnosis,
     s: &clinical::SurgerySpec,
     start: NaiveDateTime,
-) -> GenResult<Option<i64>> {
+) -> GenResult<(i64, Option<i64>)> {
     let id = site.ids.surgery.next();
     let historic = start < p.registered;
     let team = (!historic).then(|| {
@@ -860,7 +861,7 @@ fn write_surgery(
         "ctx": "surgery", "patient": p.id, "pdate": Stamp(start), "procedure": procedure,
         "reference": format!("gnuhealth.surgery,{id}"),
     })?;
-    Ok(surgeon)
+    Ok((id, surgeon))
 }
 
 /// Lab episodes: follow-up of chronic conditions (and of anticoagulation), tests at the

@@ -27,8 +27,8 @@ pub(super) struct Problem {
     pub infectious: bool,
     pub healthprof: i64,
     pub institution: i64,
-    /// Surgery start and its surgeon, when the condition was operated on here.
-    pub surgery: Option<(NaiveDateTime, i64)>,
+    /// Surgery id, start and surgeon, when the condition was operated on here.
+    pub surgery: Option<(i64, NaiveDateTime, i64)>,
 }
 
 /// What shifts the patient's vital signs.
@@ -173,11 +173,16 @@ pub(super) fn write_encounters(
         write_evaluation(conn, site, dice, p, &body, v)?;
     }
     for d in problems {
-        if let Some((at, surgeon)) = d
+        if let Some((surgery, at, surgeon)) = d
             .surgery
-            .filter(|(at, _)| *at >= p.registered && at.date() <= end)
+            .filter(|(_, at, _)| *at >= p.registered && at.date() <= end)
         {
-            write_stay(conn, site, dice, p, &body, d, at, surgeon, end)?;
+            let stay = write_stay(conn, site, dice, p, &body, d, at, surgeon, end)?;
+            // The surgery was done during the stay.
+            conn.execute(
+                "UPDATE gnuhealth_surgery SET admission = ?1 WHERE id = ?2",
+                (stay, surgery),
+            )?;
         }
     }
     Ok(())
@@ -331,7 +336,7 @@ fn write_evaluation(
 
 /// A hospital stay around a surgery: admitted the day before (or the same morning),
 /// discharged one to five days after, a nursing round each morning, and the wound checked
-/// in a nursing session a week after discharge.
+/// in a nursing session a week after discharge. Returns the stay's id.
 #[allow(clippy::too_many_arguments)]
 fn write_stay(
     conn: &Connection,
@@ -343,7 +348,7 @@ fn write_stay(
     surgery: NaiveDateTime,
     surgeon: i64,
     end: NaiveDate,
-) -> GenResult<()> {
+) -> GenResult<i64> {
     let id = site.ids.inpatient_registration.next();
     let number = site.ids.seq_inpatient.next();
     let admitted = surgery - TimeDelta::hours(dice.int(2, 20));
@@ -410,5 +415,5 @@ fn write_stay(
             "session_notes": "Surgical wound check and dressing change.",
         })?;
     }
-    Ok(())
+    Ok(id)
 }

@@ -36,52 +36,45 @@ pub const ANALYTE_SYSTEM: &str = "CodeSystem/lab-analyte";
 /// [`status`] in SQL, for the `status` search parameter; `mapping_matches_sql` checks
 /// that both agree. A NULL lab state is Tryton's default, `draft`.
 const STATUS_SQL: &str = "(CASE WHEN r.excluded = TRUE THEN 'cancelled' \
-     WHEN COALESCE(l.state, 'draft') = 'draft' THEN \
+     WHEN COALESCE(r.lab_state, 'draft') = 'draft' THEN \
      (CASE WHEN r.result IS NULL AND COALESCE(r.result_text, '') = '' \
      THEN 'registered' ELSE 'preliminary' END) \
-     WHEN l.state IN ('done', 'validated') THEN 'final' ELSE 'unknown' END)";
-
-/// The analyte row and its report change independently (the report's state drives the
-/// status): the newer of the two.
-const LAST_UPDATED: &str = "(CASE WHEN COALESCE(l.write_date, l.create_date) > r.stamp \
-     THEN COALESCE(l.write_date, l.create_date) ELSE r.stamp END)";
+     WHEN r.lab_state IN ('done', 'validated') THEN 'final' ELSE 'unknown' END)";
 
 /// Lab results and vital signs, keyed by the text FHIR id `r.fhir_id` (columns listed in
-/// [`super::vital_signs::vital_branches_sql`]); `l` is a lab result's report.
+/// [`super::vital_signs::vital_branches_sql`]). A lab result's row joins its report. The
+/// analyte row and its report change independently (the report's state
+/// drives the status): the result is as new as the newer of the two.
 const FROM: &str = concat!(
     "(SELECT CAST(c.id AS VARCHAR) AS fhir_id, c.id AS lab_row, ",
     "CAST(NULL AS INTEGER) AS eval_row, CAST(NULL AS INTEGER) AS amb_row, ",
     "CAST(NULL AS INTEGER) AS rnd_row, c.gnuhealth_lab_id AS gnuhealth_lab_id, ",
     "c.code AS code, c.name AS name, c.result AS result, c.result_text AS result_text, ",
     "c.units AS units, CAST(NULL AS VARCHAR) AS unit_code, CAST(NULL AS VARCHAR) AS unit_name, ",
-    "c.excluded AS excluded, CAST(NULL AS INTEGER) AS patient, ",
+    "c.excluded AS excluded, lr.patient AS patient, ",
     "CAST('laboratory' AS VARCHAR) AS category, CAST('lab' AS VARCHAR) AS code_kind, ",
     "CAST(NULL AS VARCHAR) AS measure, CAST(NULL AS VARCHAR) AS profile, ",
     "CAST(NULL AS FLOAT) AS sys, CAST(NULL AS FLOAT) AS dia, ",
-    "CAST(NULL AS TIMESTAMP) AS effective, CAST(NULL AS VARCHAR) AS vstatus, ",
-    "CAST(NULL AS INTEGER) AS perf1, CAST(NULL AS INTEGER) AS perf2, ",
-    "CAST(NULL AS VARCHAR) AS encounter, COALESCE(c.write_date, c.create_date) AS stamp ",
-    "FROM gnuhealth_lab_test_critearea c WHERE c.gnuhealth_lab_id IS NOT NULL",
+    "lr.date_analysis AS effective, CAST(NULL AS VARCHAR) AS vstatus, ",
+    "lr.pathologist AS perf1, lr.done_by AS perf2, lr.validated_by AS perf3, ",
+    "CAST(NULL AS VARCHAR) AS encounter, ",
+    "(CASE WHEN COALESCE(lr.write_date, lr.create_date) > COALESCE(c.write_date, c.create_date) ",
+    "THEN COALESCE(lr.write_date, lr.create_date) ELSE COALESCE(c.write_date, c.create_date) END) ",
+    "AS stamp, lr.state AS lab_state, lr.source_type AS source_type ",
+    // CROSS JOIN keeps the reports as the outer loop in SQLite, which has no statistics
+    // to prefer them: a patient's few reports, then their analytes by index.
+    "FROM gnuhealth_lab lr CROSS JOIN gnuhealth_lab_test_critearea c ",
+    "WHERE c.gnuhealth_lab_id = lr.id",
     super::vital_signs::vital_branches_sql!(),
-    ") r LEFT JOIN gnuhealth_lab l ON l.id = r.gnuhealth_lab_id"
+    ") r"
 );
 
 const LAB_ROWS: &str = "r.lab_row IS NOT NULL";
 const VITAL_ROWS: &str = "r.lab_row IS NULL";
 
-/// Through the lab report as a sub-select: a patient's few reports are found first, then
-/// their analytes by index, instead of visiting every analyte.
-const PATIENT_PATHS: &[Path] = &[
-    Path::child(
-        "gnuhealth_lab pl",
-        "pl.id = r.gnuhealth_lab_id",
-        "pl.patient",
-        Stored::Id,
-    )
-    // The report's subject is a patient, not a sample of an `other_source`.
-    .when("COALESCE(pl.source_type, 'patient') = 'patient'"),
-    Path::col("r.patient", Stored::Id),
-];
+/// The subject of a lab report may be a sample of another source: only a patient's count.
+const PATIENT_PATHS: &[Path] =
+    &[Path::col("r.patient", Stored::Id).when("COALESCE(r.source_type, 'patient') = 'patient'")];
 
 /// The analyte's or measure's code (its name is the text shown with it).
 const CODE_PATHS: &[Path] = &[
@@ -150,7 +143,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
     filter: &[],
     key: "r.fhir_id",
     key_is_text: true,
-    last_updated: LAST_UPDATED,
+    last_updated: "r.stamp",
     params: &[
         SearchParam::reference(
             "patient",
@@ -195,10 +188,7 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "date",
             Kind::Date,
             "http://hl7.org/fhir/SearchParameter/clinical-date",
-            &[Path::col(
-                "COALESCE(l.date_analysis, r.effective)",
-                Stored::Timestamp,
-            )],
+            &[Path::col("r.effective", Stored::Timestamp)],
         ),
         SearchParam::new(
             "status",
@@ -213,11 +203,9 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "performer",
             "http://hl7.org/fhir/SearchParameter/Observation-performer",
             &[
-                Path::col("l.pathologist", Stored::Id),
-                Path::col("l.done_by", Stored::Id),
-                Path::col("l.validated_by", Stored::Id),
                 Path::col("r.perf1", Stored::Id),
                 Path::col("r.perf2", Stored::Id),
+                Path::col("r.perf3", Stored::Id),
             ],
             &["Practitioner"],
         ),
@@ -869,8 +857,8 @@ mod tests {
     fn status_sql_matches_mapping() -> rusqlite::Result<()> {
         let conn = rusqlite::Connection::open_in_memory()?;
         let sql = format!(
-            "SELECT {STATUS_SQL} FROM (SELECT ?1 AS excluded, ?2 AS result, ?3 AS result_text) r, \
-             (SELECT ?4 AS state) l"
+            "SELECT {STATUS_SQL} FROM (SELECT ?1 AS excluded, ?2 AS result, ?3 AS result_text, \
+             ?4 AS lab_state) r"
         );
         let values: [(Option<bool>, Option<f64>, Option<&str>); 6] = [
             (None, None, None),

@@ -56,6 +56,13 @@ macro_rules! surgery_procedure_sql {
     };
 }
 
+/// The hospital stay (`inp-<id>`, an Encounter) a surgery `s` was done in.
+macro_rules! stay_sql {
+    () => {
+        "(CASE WHEN s.admission IS NOT NULL THEN 'inp-' || CAST(s.admission AS VARCHAR) END)"
+    };
+}
+
 /// All procedures with what search needs, keyed by the text FHIR id `r.fhir_id`. An
 /// operation line shows its surgery's data, so it is as new as the newer of both rows.
 const FROM: &str = concat!(
@@ -66,13 +73,15 @@ const FROM: &str = concat!(
     surgery_status_sql!(),
     " AS status, s.surgeon AS surgeon, s.anesthetist AS anesthetist, s.pathology AS reason, ",
     "s.code AS identifier, '387713003' AS category, ",
-    "COALESCE(s.write_date, s.create_date) AS stamp ",
+    stay_sql!(),
+    " AS encounter, COALESCE(s.write_date, s.create_date) AS stamp ",
     "FROM gnuhealth_surgery s WHERE s.patient IS NOT NULL ",
     "UNION ALL ",
     "SELECT 'op-' || CAST(o.id AS VARCHAR), s.id, s.patient, o.procedure, s.surgery_date, ",
     surgery_status_sql!(),
     ", s.surgeon, s.anesthetist, s.pathology, NULL, '387713003', ",
-    "(CASE WHEN COALESCE(s.write_date, s.create_date) > COALESCE(o.write_date, o.create_date) ",
+    stay_sql!(),
+    ", (CASE WHEN COALESCE(s.write_date, s.create_date) > COALESCE(o.write_date, o.create_date) ",
     "THEN COALESCE(s.write_date, s.create_date) ELSE COALESCE(o.write_date, o.create_date) END) ",
     "FROM gnuhealth_operation o JOIN gnuhealth_surgery s ON s.id = o.surgery ",
     "WHERE s.patient IS NOT NULL ",
@@ -80,6 +89,11 @@ const FROM: &str = concat!(
     "SELECT 'pp-' || CAST(p.id AS VARCHAR), NULL, p.patient, p.procedure, p.pdate, ",
     "'completed', NULL, NULL, NULL, NULL, ",
     "(CASE WHEN p.ctx = 'surgery' THEN '387713003' END), ",
+    // `reference` is `model,id` of the record the procedure was done in.
+    "(CASE WHEN p.reference LIKE 'gnuhealth.patient.evaluation,%' ",
+    "THEN 'eval-' || substr(p.reference, 30) ",
+    "WHEN p.reference LIKE 'gnuhealth.patient.ambulatory_care,%' ",
+    "THEN 'amb-' || substr(p.reference, 35) END), ",
     "COALESCE(p.write_date, p.create_date) ",
     "FROM gnuhealth_patient_procedure p WHERE p.patient IS NOT NULL) r"
 );
@@ -167,6 +181,12 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
                 ),
             ],
             &["Practitioner"],
+        ),
+        SearchParam::reference(
+            "encounter",
+            "http://hl7.org/fhir/SearchParameter/clinical-encounter",
+            &[Path::col("r.encounter", Stored::Text)],
+            &["Encounter"],
         ),
         SearchParam::new(
             "reason-code",
@@ -320,7 +340,18 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
             &["performedDateTime"],
             &["date"],
         ),
-        FieldUse::new("gnuhealth.patient.procedure", "reference", &["partOf"], &[]),
+        FieldUse::new(
+            "gnuhealth.patient.procedure",
+            "reference",
+            &["partOf", "encounter"],
+            &["encounter"],
+        ),
+        FieldUse::new(
+            "gnuhealth.surgery",
+            "admission",
+            &["encounter"],
+            &["encounter"],
+        ),
         FieldUse::new("gnuhealth.patient.procedure", "comments", &["note"], &[]),
         FieldUse::new(
             "gnuhealth.patient.procedure",
@@ -375,7 +406,7 @@ async fn load_procedures(
         "s.surgery_end_date, s.surgeon, s.anesthetist, s.signed_by, s.institution, orr.name, ",
         "pa.code, pa.name, s.laterality, s.classification, s.extra_info, s.anesthesia_report, ",
         "s.postoperative_guidelines, s.discharge_instructions, s.complications_notes, ",
-        "COALESCE(s.write_date, s.create_date), pr.name, pr.description, orr.id ",
+        "COALESCE(s.write_date, s.create_date), pr.name, pr.description, orr.id, s.admission ",
         "FROM gnuhealth_surgery s ",
         "LEFT JOIN gnuhealth_hospital_or orr ON orr.id = s.operating_room ",
         "LEFT JOIN gnuhealth_pathology pa ON pa.id = s.pathology ",
@@ -457,6 +488,9 @@ fn surgery_base(id: String, s: &Row, team: &[Row]) -> Procedure {
         status: surgery_status(s.opt_str(2)),
         category: Some(surgical_category(s.opt_str(15))),
         subject: Reference::to("Patient", s.int(1), None),
+        encounter: s
+            .opt_int(25)
+            .map(|stay| Reference::to("Encounter", format!("inp-{stay}"), None)),
         performed_period: Period::from(
             s.opt_str(5).and_then(fhir_datetime),
             s.opt_str(6).and_then(fhir_datetime),
@@ -556,10 +590,24 @@ fn recorded_procedure(ctx: &Context, r: &Row) -> Procedure {
         category: (r.opt_str(8) == Some("surgery")).then(|| surgical_category(None)),
         code: procedure_code(ctx, r.opt_text(5), r.opt_text(6), None),
         subject: Reference::to("Patient", r.int(1), None),
+        encounter: r.opt_str(3).and_then(encounter_of),
         performed_date_time: r.opt_str(2).and_then(fhir_datetime),
         note: r.opt_text(4).map(Annotation::text).into_iter().collect(),
         ..Default::default()
     }
+}
+
+/// The Encounter a recorded procedure was done in, from its `reference` (`model,id`):
+/// an evaluation or a nursing session.
+fn encounter_of(reference: &str) -> Option<Reference> {
+    let (model, id) = reference.split_once(',')?;
+    let prefix = match model {
+        "gnuhealth.patient.evaluation" => "eval",
+        "gnuhealth.patient.ambulatory_care" => "amb",
+        _ => return None,
+    };
+    let id: i64 = id.parse().ok()?;
+    Some(Reference::to("Encounter", format!("{prefix}-{id}"), None))
 }
 
 /// FHIR status of a surgery state (NULL is Tryton's default, draft).

@@ -147,7 +147,7 @@ macro_rules! has_measure_sql {
 /// branch in `observation.rs`: fhir_id, lab_row, eval_row, amb_row, rnd_row,
 /// gnuhealth_lab_id, code, name, result, result_text, units, unit_code, unit_name,
 /// excluded, patient, category, code_kind, measure, profile, sys, dia, effective,
-/// vstatus, perf1, perf2, encounter, stamp.
+/// vstatus, perf1, perf2, perf3, encounter, stamp, lab_state, source_type.
 macro_rules! vital_branches_sql {
     () => {
         concat!(
@@ -159,8 +159,8 @@ macro_rules! vital_branches_sql {
             $crate::resources::vital_signs::bp_sql!("e"),
             ", e.evaluation_start, (CASE COALESCE(e.state, 'in_progress') ",
             "WHEN 'in_progress' THEN 'preliminary' ELSE 'final' END), e.healthprof, ",
-            "e.signed_by, 'eval-' || CAST(e.id AS VARCHAR), ",
-            "COALESCE(e.write_date, e.create_date) ",
+            "e.signed_by, NULL, 'eval-' || CAST(e.id AS VARCHAR), ",
+            "COALESCE(e.write_date, e.create_date), NULL, NULL ",
             "FROM gnuhealth_patient_evaluation e CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
             " WHERE e.patient IS NOT NULL AND ",
@@ -175,8 +175,8 @@ macro_rules! vital_branches_sql {
             "m.profile, ",
             $crate::resources::vital_signs::bp_sql!("a"),
             ", a.session_start, (CASE COALESCE(a.state, 'draft') WHEN 'done' THEN 'final' ",
-            "ELSE 'preliminary' END), a.health_professional, a.signed_by, ",
-            "'amb-' || CAST(a.id AS VARCHAR), COALESCE(a.write_date, a.create_date) ",
+            "ELSE 'preliminary' END), a.health_professional, a.signed_by, NULL, ",
+            "'amb-' || CAST(a.id AS VARCHAR), COALESCE(a.write_date, a.create_date), NULL, NULL ",
             "FROM gnuhealth_patient_ambulatory_care a CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
             " WHERE a.patient IS NOT NULL AND ",
@@ -192,9 +192,9 @@ macro_rules! vital_branches_sql {
             "m.k, m.profile, ",
             $crate::resources::vital_signs::bp_sql!("d"),
             ", d.evaluation_start, (CASE COALESCE(d.state, 'draft') WHEN 'done' THEN 'final' ",
-            "ELSE 'preliminary' END), d.health_professional, d.signed_by, ",
+            "ELSE 'preliminary' END), d.health_professional, d.signed_by, NULL, ",
             "'inp-' || CAST(d.registration AS VARCHAR), ",
-            "COALESCE(d.write_date, d.create_date) ",
+            "COALESCE(d.write_date, d.create_date), NULL, NULL ",
             "FROM gnuhealth_patient_rounding d ",
             "JOIN gnuhealth_inpatient_registration g ON g.id = d.registration CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
