@@ -7,6 +7,7 @@
 pub mod access;
 pub mod db;
 pub mod demo;
+pub mod everything;
 pub mod include;
 pub mod registry;
 pub mod resources;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod everything;
 pub mod limits;
 pub mod transport;
 
