@@ -15,6 +15,26 @@ use crate::include::{MAX_ITERATE, visible};
 use crate::resources::{Context, Kind, ResourceDef};
 use crate::search::{PagePos, SearchError, SearchRequest, find_param, search};
 
+/// The operation as the CapabilityStatement declares it on Patient.
+pub fn offer() -> fhir::capability::OperationOffer {
+    fhir::capability::OperationOffer {
+        name: "everything",
+        definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        documentation: Some(
+            "`GET` or `POST /Patient/[id]/$everything` (POST: no body or a Parameters \
+             resource), with `start`, `end`, `_since`, `_type` and `_count`. A searchset: the \
+             Patient, every resource of each served type of the Patient compartment (one type \
+             after another, paged with `next` links), then (search.mode `include`) the \
+             practitioners, organizations, medications and locations they refer to. `start`/`end` \
+             filter on each type's care date (`date`, else `authoredon`, `authored`, `effective`, \
+             `onset-date`, `recorded-date`); resources without one are kept. `total` counts the \
+             matches. Types the user may not read are left out and named in an \
+             OperationOutcome entry (search.mode `outcome`); referred resources may appear \
+             again on later pages. Not offered at the type level.",
+        ),
+    }
+}
+
 /// The parameter that puts `def`'s resources in a patient's compartment (R4's Patient
 /// CompartmentDefinition: `patient`, else `subject`; the Patient itself by `_id`).
 pub fn compartment_param(def: &ResourceDef) -> Option<&'static str> {
@@ -205,23 +225,24 @@ fn references(value: &Value, out: &mut Vec<(&'static ResourceDef, String)>) {
 
 /// The resources outside the compartment that `resources` refer to, and those these refer
 /// to in turn (up to [`MAX_ITERATE`] levels: a bed's ward, its unit, its building), each
-/// once, only those the user may see. `prepare` is applied to every resource before its
-/// references are followed (access-rights redaction: a hidden element refers to
-/// nothing). Per level and type one search (access rights, record rules) and one batched
-/// load.
+/// once, only those the user may see; with the types referred to that the user may not
+/// read at all. `prepare` is applied to every resource before its references are followed
+/// (access-rights redaction: a hidden element refers to nothing). Per level and type one
+/// search (access rights, record rules) and one batched load.
 pub async fn referenced(
     db: &Database,
     ctx: &Context,
     policy: &Arc<Policy>,
     resources: &[(&'static ResourceDef, Value)],
     prepare: &(dyn Fn(&ResourceDef, &mut Value) + Sync),
-) -> Result<Vec<(&'static ResourceDef, Value)>, SearchError> {
+) -> Result<Referenced, SearchError> {
     let mut seen: HashSet<(&'static str, String)> = HashSet::new();
     let mut refs = Vec::new();
     for (_, r) in resources {
         references(r, &mut refs);
     }
     let mut out: Vec<(&'static ResourceDef, Value)> = Vec::new();
+    let mut refused = Vec::new();
     for _ in 0..=MAX_ITERATE {
         let mut wanted: BTreeMap<&'static str, (&'static ResourceDef, Vec<String>)> =
             BTreeMap::new();
@@ -239,6 +260,12 @@ pub async fn referenced(
         }
         let first_new = out.len();
         for (def, ids) in wanted.into_values() {
+            if policy.check_type(def).is_err() {
+                if !refused.contains(&def.type_name) {
+                    refused.push(def.type_name);
+                }
+                continue;
+            }
             let limit = u32::try_from(ids.len()).unwrap_or(u32::MAX);
             let ids = visible(db, ctx, policy, def, ids, limit).await?;
             if ids.is_empty() {
@@ -260,7 +287,17 @@ pub async fn referenced(
             references(r, &mut refs);
         }
     }
-    Ok(out)
+    Ok(Referenced {
+        resources: out,
+        refused,
+    })
+}
+
+/// What a page refers to outside the compartment.
+pub struct Referenced {
+    pub resources: Vec<(&'static ResourceDef, Value)>,
+    /// Types referred to that the user may not read (left out).
+    pub refused: Vec<&'static str>,
 }
 
 #[cfg(test)]

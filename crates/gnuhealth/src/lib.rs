@@ -14,4 +14,5 @@ pub mod resources;
 pub mod rule;
 pub mod search;
 pub mod security;
+pub mod systems;
 pub mod tryton;

@@ -257,8 +257,11 @@ pub async fn everything(
     for (def, r) in matches {
         entry(def, r, SearchMode::Match);
     }
-    for (def, r) in included {
+    for (def, r) in included.resources {
         entry(def, r, SearchMode::Include);
+    }
+    for t in included.refused {
+        left_out.push(format!("{t} referred to (the user may not read {t})"));
     }
     let mut issues = Vec::new();
     if !left_out.is_empty() {
