@@ -142,10 +142,6 @@ pub const STANDARD: &[(&str, &str)] = &[
         "SNOMED CT: condition severity, dosage timing, body sites",
     ),
     (
-        fhir::datatypes::LOINC,
-        "LOINC: observation codes where GNU Health's data has a LOINC equivalent",
-    ),
-    (
         fhir::datatypes::UCUM,
         "UCUM: units of quantities, doses and durations",
     ),
