@@ -149,7 +149,8 @@ pub struct Page {
 
 /// Fill a page of `count` resources from `parts`, starting at part `from.0` at position
 /// `from.1`: one keyset search per part reached, so a page costs at most one query per
-/// type whatever its size.
+/// type whatever its size. A page that ends exactly where a type does has a next page,
+/// which may turn out empty (finding out would cost a query per remaining type).
 pub async fn page(
     db: &Database,
     ctx: &Context,
@@ -158,6 +159,13 @@ pub async fn page(
     from: (usize, PagePos),
     count: u32,
 ) -> Result<Page, SearchError> {
+    if count == 0 {
+        // `_count=0` / `_summary=count`: the total alone, and no page after it.
+        return Ok(Page {
+            matches: Vec::new(),
+            next: None,
+        });
+    }
     let (mut index, mut pos) = from;
     let mut remaining = count;
     let mut matches = Vec::new();

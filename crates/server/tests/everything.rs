@@ -400,6 +400,11 @@ async fn paging_is_a_signed_cursor_that_continues_across_types() {
     assert_eq!(status, 200);
     assert_eq!(count["total"].as_u64(), Some(matches.len() as u64));
     assert!(count.get("entry").is_none(), "{count}");
+    assert!(link(&count, "next").is_none(), "{count}");
+    let (status, zero) = get(&format!("/Patient/{patient}/$everything?_count=0")).await;
+    assert_eq!(status, 200);
+    assert_eq!(zero["total"].as_u64(), Some(matches.len() as u64));
+    assert!(link(&zero, "next").is_none(), "{zero}");
 }
 
 fn rich_patient_other(patient: &str) -> String {
