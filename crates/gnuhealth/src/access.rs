@@ -88,6 +88,22 @@ impl Policy {
         }
     }
 
+    /// Are all of `model`'s rows of `def` hidden (a whole-model [`FieldUse::rows`] the
+    /// user may not see)? Then its fields concern only rows the user does not get: they
+    /// neither refuse the type nor leave elements out of the other rows.
+    fn model_hidden(&self, def: &ResourceDef, model: &str) -> bool {
+        def.fields
+            .iter()
+            .any(|u| u.model == model && u.field.is_empty() && u.rows.is_some() && !self.can_see(u))
+    }
+
+    /// The field uses that apply to what the user gets of `def` and that they may not see.
+    fn denied_uses<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'d FieldUse> + 'd {
+        def.fields
+            .iter()
+            .filter(|u| u.rows.is_none() && !self.can_see(u) && !self.model_hidden(def, u.model))
+    }
+
     /// Whether the user may use resource type `def` at all.
     pub fn check_type(&self, def: &ResourceDef) -> Result<(), Refusal> {
         if let Some(m) = def.models.iter().find(|m| !self.can_read_model(m)) {
@@ -103,7 +119,7 @@ impl Policy {
                 return Err(Refusal::Rule((*m).to_owned()));
             }
         }
-        if let Some(u) = def.fields.iter().find(|u| u.required && !self.can_see(u)) {
+        if let Some(u) = self.denied_uses(def).find(|u| u.required) {
             return Err(Refusal::Field(u.model.to_owned(), u.field.to_owned()));
         }
         Ok(())
@@ -111,19 +127,28 @@ impl Policy {
 
     /// The search parameters of `def` that read a field the user may not read.
     pub fn denied_params(&self, def: &ResourceDef) -> Vec<&'static str> {
-        def.fields
-            .iter()
-            .filter(|u| !self.can_see(u))
+        self.denied_uses(def)
             .flat_map(|u| u.params.iter().copied())
             .collect()
     }
 
-    /// Does any record rule restrict the rows of `def`?
+    /// Does any record rule, or a denied field that rows come from, restrict the rows of
+    /// `def`?
     pub fn has_rules(&self, def: &ResourceDef) -> bool {
         def.models.iter().any(|m| self.rules.contains_key(*m))
+            || self.hidden_rows(def).next().is_some()
     }
 
-    /// The record-rule conditions on `def`'s rows, ANDed, as ` AND …` fragments.
+    /// The conditions of the rows of `def` whose source the user may not read.
+    fn hidden_rows<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'static str> + 'd {
+        def.fields
+            .iter()
+            .filter(|u| !self.can_see(u))
+            .filter_map(|u| u.rows)
+    }
+
+    /// The record-rule conditions on `def`'s rows and the exclusion of rows whose source
+    /// field the user may not read, ANDed, as ` AND …` fragments.
     pub fn push_rule_conditions(&self, def: &ResourceDef, sql: &mut Sql, first: &mut bool) {
         for (model, alias) in def.aliases {
             if let Some(RuleState::Applied(d)) = self.rule(model) {
@@ -134,13 +159,20 @@ impl Policy {
                 d.to_sql(sql, alias);
             }
         }
+        for rows in self.hidden_rows(def) {
+            if !*first {
+                sql.push(" AND ");
+            }
+            *first = false;
+            sql.push("NOT (").push(rows).push(")");
+        }
     }
 
     /// Leave out of `resource` the elements whose source the user may not read; tells
     /// whether anything was left out.
     pub fn redact(&self, def: &ResourceDef, resource: &mut Value) -> bool {
         let mut removed = false;
-        for u in def.fields.iter().filter(|u| !self.can_see(u)) {
+        for u in self.denied_uses(def) {
             for path in u.elements {
                 removed |= remove_path(resource, path);
             }

@@ -217,6 +217,10 @@ async fn referred(
                     sql.param(Param::Text(id.clone()));
                 }
                 sql.push(")");
+                if !from.id_rows.is_empty() {
+                    sql.push(" AND ");
+                    crate::search::push_id_rows(&mut sql, from, ids);
+                }
             } else {
                 sql.in_ids(from.key, &crate::resources::int_ids(ids));
             }

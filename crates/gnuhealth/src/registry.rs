@@ -17,6 +17,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::allergy_intolerance::ALLERGY_INTOLERANCE,
     &resources::condition::CONDITION,
     &resources::diagnostic_report::DIAGNOSTIC_REPORT,
+    &resources::encounter::ENCOUNTER,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
     &resources::immunization::IMMUNIZATION,
     &resources::location::LOCATION,

@@ -736,6 +736,10 @@ fn key_condition(
             def.type_name, k.name
         )));
     }
+    let id_hint = k.name == "_id" && k.modifier.is_none() && !def.id_rows.is_empty();
+    if id_hint {
+        sql.push("(");
+    }
     param_condition(
         sql,
         ctx,
@@ -745,7 +749,44 @@ fn key_condition(
         &paths,
         targets,
         value,
-    )
+    )?;
+    if id_hint {
+        let ids: Vec<String> = syntax::split_unescaped(value, ',')
+            .into_iter()
+            .map(|v| v.rsplit('|').next().unwrap_or(v).to_owned())
+            .collect();
+        sql.push(" AND ");
+        push_id_rows(sql, def, &ids);
+        sql.push(")");
+    }
+    Ok(())
+}
+
+/// The row ids that FHIR ids of `def` name, per [`ResourceDef::id_rows`] column: an
+/// indexable condition implied by `key IN (ids)` (`1 = 0` when no id fits).
+pub fn push_id_rows(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
+    let mut first = true;
+    for (prefix, column) in def.id_rows {
+        let rows: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| {
+                let rest = id.strip_prefix(prefix)?;
+                let digits = rest.split('-').next().unwrap_or(rest);
+                // A bare id (prefix "") is only digits; a prefixed one may go on after '-'.
+                if prefix.is_empty() && digits.len() != rest.len() {
+                    return None;
+                }
+                digits.parse().ok()
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        sql.push(if first { "(" } else { " OR " });
+        first = false;
+        sql.in_ids(column, &rows);
+    }
+    sql.push(if first { "1 = 0" } else { ")" });
 }
 
 /// A composite: `a$b,c$d` is (a AND b) OR (c AND d), each part a value of the component

@@ -4,6 +4,7 @@
 pub mod allergy_intolerance;
 pub mod condition;
 pub mod diagnostic_report;
+pub mod encounter;
 pub mod family_member_history;
 pub mod immunization;
 pub mod location;

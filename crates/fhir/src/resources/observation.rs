@@ -1,4 +1,5 @@
-//! `Observation` (R4): one laboratory result (an analyte of a lab report).
+//! `Observation` (R4): one laboratory result (an analyte of a lab report), or one vital
+//! sign or measurement taken during an encounter.
 
 use serde::Serialize;
 use serde_with::skip_serializing_none;
@@ -26,6 +27,7 @@ pub struct Observation {
     /// Required.
     pub code: CodeableConcept,
     pub subject: Option<Reference>,
+    pub encounter: Option<Reference>,
     pub effective_date_time: Option<String>,
     pub issued: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -42,6 +44,19 @@ pub struct Observation {
     pub specimen: Option<Reference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reference_range: Vec<ObservationReferenceRange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub component: Vec<ObservationComponent>,
+}
+
+/// `Observation.component` (e.g. the systolic and diastolic parts of a blood pressure).
+#[skip_serializing_none]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservationComponent {
+    /// Required.
+    pub code: CodeableConcept,
+    pub value_quantity: Option<Quantity>,
+    pub data_absent_reason: Option<CodeableConcept>,
 }
 
 /// `Observation.referenceRange` (obs-3: at least `low`, `high` or `text`).

@@ -15,6 +15,7 @@ use super::clinical::{
     self, ALLERGIES, CAUSES_OF_DEATH, CHILDHOOD_SCHEDULE, CONDITIONS, Course, FAMILY_DISEASES,
     RELATIVES, SURGERIES, Sex, VACCINES,
 };
+use super::encounters::{Problem, write_encounters};
 use super::generate::{Day, Dice, GenError, GenResult, NOW, Stamp, add_years, age_on, insert};
 use super::labs::{self, Episode, LabState};
 use super::names::Origin;
@@ -179,9 +180,10 @@ pub(super) fn write_records(
         });
     }
 
+    let mut surgeons = Vec::new();
     for d in &diagnoses {
         if let Some((spec, at)) = d.surgery {
-            write_surgery(conn, site, dice, p, d, spec, at)?;
+            surgeons.push((d.id, write_surgery(conn, site, dice, p, d, spec, at)?));
         }
     }
 
@@ -201,6 +203,25 @@ pub(super) fn write_records(
         labs::write_episode(conn, site, dice, p, &state, e)?;
     }
     vaccinations(conn, site, dice, p, &diagnoses, end)?;
+    let problems: Vec<Problem> = diagnoses
+        .iter()
+        .map(|d| Problem {
+            id: d.id,
+            pathology: d.pathology,
+            code: d.code,
+            diagnosed: d.diagnosed,
+            healed: d.healed,
+            chronic: d.spec.course == Course::Chronic,
+            infectious: d.spec.infectious,
+            healthprof: d.healthprof,
+            institution: d.institution,
+            surgery: d.surgery.and_then(|(_, at)| {
+                let surgeon = surgeons.iter().find(|(id, _)| *id == d.id)?.1?;
+                Some((at, surgeon))
+            }),
+        })
+        .collect();
+    write_encounters(conn, site, p, &problems, end)?;
     family_history(conn, site, dice, p, &diagnoses)?;
     if let Some(at) = death {
         death_certificate(conn, site, dice, p, &diagnoses, at)?;
@@ -743,7 +764,7 @@ fn write_line(
 /// A surgery, its procedure line, team and operating-room booking, and the patient
 /// procedure GNU Health adds for the main intervention. Surgeries from before the
 /// patient registered were done elsewhere and are recorded from the patient's history:
-/// no team, theatre or booking.
+/// no team, theatre or booking. Returns the surgeon, when there was a team.
 fn write_surgery(
     conn: &Connection,
     site: &mut Site,
@@ -752,7 +773,7 @@ fn write_surgery(
     d: &Diagnosis,
     s: &clinical::SurgerySpec,
     start: NaiveDateTime,
-) -> GenResult<()> {
+) -> GenResult<Option<i64>> {
     let id = site.ids.surgery.next();
     let historic = start < p.registered;
     let team = (!historic).then(|| {
@@ -839,7 +860,7 @@ fn write_surgery(
         "ctx": "surgery", "patient": p.id, "pdate": Stamp(start), "procedure": procedure,
         "reference": format!("gnuhealth.surgery,{id}"),
     })?;
-    Ok(())
+    Ok(surgeon)
 }
 
 /// Lab episodes: follow-up of chronic conditions (and of anticoagulation), tests at the

@@ -189,11 +189,21 @@ pub(super) struct Ids {
     pub or_schedule: Seq,
     pub patient_procedure: Seq,
     pub family_disease: Seq,
+    pub evaluation: Seq,
+    pub secondary_condition: Seq,
+    pub diagnostic_hypothesis: Seq,
+    pub inpatient_registration: Seq,
+    pub rounding: Seq,
+    pub ambulatory_care: Seq,
     /// `ir_sequence` numbers (the last one used).
     pub seq_lab: Seq,
     pub seq_lab_request: Seq,
     pub seq_prescription: Seq,
     pub seq_surgery: Seq,
+    pub seq_evaluation: Seq,
+    pub seq_inpatient: Seq,
+    pub seq_rounding: Seq,
+    pub seq_ambulatory: Seq,
 }
 
 /// Seeded randomness with the few distributions the generator needs.

@@ -13,6 +13,7 @@
 
 mod care;
 mod clinical;
+mod encounters;
 mod generate;
 mod labs;
 mod names;

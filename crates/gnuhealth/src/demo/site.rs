@@ -167,6 +167,8 @@ pub(super) struct Site {
     pub city_institution: Vec<i64>,
     pub hospital: i64,
     pub operating_rooms: Vec<i64>,
+    /// Number of hospital beds (their ids are `1..=beds`).
+    pub beds: i64,
     /// The company's name, suffix of every party code (`<uuid>-GNU Solidario Hospital`).
     pub company_name: &'static str,
     /// Dates of the last use of each `ir_sequence`, for its `write_date`.
@@ -265,6 +267,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
         city_institution: Vec::new(),
         hospital: 1,
         operating_rooms: Vec::new(),
+        beds: 0,
         company_name: INSTITUTIONS[0].name,
         sequence_used: SequenceUse::default(),
         fallback: Vec::new(),
@@ -641,6 +644,7 @@ fn wards(conn: &Connection, site: &mut Site, t: NaiveDateTime) -> GenResult<()> 
             })?;
         }
     }
+    site.beds = bed.last();
     Ok(())
 }
 
@@ -1157,7 +1161,14 @@ pub(super) fn write_sequences(conn: &Connection, site: &Site) -> GenResult<()> {
     let rows = [
         (1, "Party", None, 0, 1, 0),
         (2, "Patient", Some("PAC"), 3, 4, 0),
-        (3, "Patient Evaluation", Some("EVAL ${year}/"), 6, 5, 0),
+        (
+            3,
+            "Patient Evaluation",
+            Some("EVAL ${year}/"),
+            6,
+            5,
+            ids.seq_evaluation.last(),
+        ),
         (
             4,
             "Prescription",
@@ -1171,10 +1182,31 @@ pub(super) fn write_sequences(conn: &Connection, site: &Site) -> GenResult<()> {
         (7, "Imaging Test Request", None, 3, 9, 0),
         (8, "Lab Test", Some("TEST"), 3, 10, ids.seq_lab.last()),
         (9, "Lab Request", None, 3, 11, ids.seq_lab_request.last()),
-        (10, "Ambulatory Care", Some("AC ${year}/"), 3, 12, 0),
-        (11, "Inpatient Registration", Some("INPAC"), 3, 13, 0),
+        (
+            10,
+            "Ambulatory Care",
+            Some("AC ${year}/"),
+            3,
+            12,
+            ids.seq_ambulatory.last(),
+        ),
+        (
+            11,
+            "Inpatient Registration",
+            Some("INPAC"),
+            3,
+            13,
+            ids.seq_inpatient.last(),
+        ),
         (12, "Inpatient Meal Order", Some("MEAL"), 3, 14, 0),
-        (13, "Patient Rounding", Some("ROUND ${year}/"), 4, 15, 0),
+        (
+            13,
+            "Patient Rounding",
+            Some("ROUND ${year}/"),
+            4,
+            15,
+            ids.seq_rounding.last(),
+        ),
         (
             14,
             "Surgery",

@@ -194,6 +194,7 @@ pub static ALLERGY_INTOLERANCE: ResourceDef = ResourceDef {
         FieldUse::new(MODEL, "short_comment", &["note", "reaction"], &["severity"]),
         FieldUse::new(MODEL, "extra_info", &["note"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_allergies);

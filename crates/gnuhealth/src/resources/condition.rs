@@ -271,6 +271,7 @@ pub static CONDITION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_conditions);

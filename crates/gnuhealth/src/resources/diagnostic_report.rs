@@ -341,6 +341,7 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("ir.attachment", "", &["presentedForm"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_reports);

@@ -196,6 +196,7 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
             &["code"],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_histories);

@@ -204,6 +204,7 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_immunizations);

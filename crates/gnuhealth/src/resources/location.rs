@@ -308,6 +308,7 @@ pub static LOCATION: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.hospital.or", "unit", &["partOf"], &["partof"]),
     ],
+    id_rows: &[],
 };
 
 /// One query for any mix of kinds: the union filtered by its key.

@@ -154,6 +154,7 @@ pub static MEDICATION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_medications);

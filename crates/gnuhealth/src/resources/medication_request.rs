@@ -156,6 +156,7 @@ pub static MEDICATION_REQUEST: ResourceDef = ResourceDef {
         ),
         FieldUse::new(LINE, "allow_substitution", &["substitution"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_requests);

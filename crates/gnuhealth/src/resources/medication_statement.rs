@@ -272,6 +272,7 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.prescription.line", "", &["basedOn"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_statements);

@@ -13,6 +13,7 @@ use crate::db::{Database, DbError, Row};
 pub mod allergy_intolerance;
 pub mod condition;
 pub mod diagnostic_report;
+pub mod encounter;
 pub mod family_member_history;
 pub mod immunization;
 pub mod location;
@@ -26,6 +27,7 @@ pub mod practitioner;
 pub mod practitioner_role;
 pub mod procedure;
 pub mod service_request;
+pub mod vital_signs;
 
 /// What a loader needs to know about the request beyond the ids.
 #[derive(Debug, Clone)]
@@ -69,6 +71,12 @@ pub struct ResourceDef {
     pub aliases: &'static [(&'static str, &'static str)],
     /// Where the elements come from, for Tryton's field access.
     pub fields: &'static [FieldUse],
+    /// For a type keyed by text ids made of a prefix and a row id (`eval-5`, `eval-5-bp`,
+    /// or a bare `123` with the prefix `""`): per prefix, the column of the FROM clause
+    /// holding that row id. An `_id` search then also compares these integer columns,
+    /// which the database can push into the branches of a UNION and answer from primary
+    /// keys instead of building every row's text id.
+    pub id_rows: &'static [(&'static str, &'static str)],
 }
 
 /// Elements that come from one Tryton field — or, with an empty `field`, from the rows of a
@@ -86,6 +94,10 @@ pub struct FieldUse {
     /// The elements are mandatory in R4: without the field the resource cannot be
     /// served at all, so the whole type is refused.
     pub required: bool,
+    /// For a type that gathers rows of several models: the SQL condition (over the main
+    /// row `r`) of the rows whose value is this field. When the field is denied, those
+    /// rows are not served at all (instead of elements being left out of every resource).
+    pub rows: Option<&'static str>,
 }
 
 impl FieldUse {
@@ -101,6 +113,16 @@ impl FieldUse {
             elements,
             params,
             required: false,
+            rows: None,
+        }
+    }
+
+    /// A field (or, with an empty `field`, a whole model) that is the source of the rows
+    /// matching `rows`: when the user may not read it, those rows are left out.
+    pub const fn rows(model: &'static str, field: &'static str, rows: &'static str) -> FieldUse {
+        FieldUse {
+            rows: Some(rows),
+            ..FieldUse::new(model, field, &[], &[])
         }
     }
 

@@ -1,17 +1,26 @@
-//! Observation (laboratory) ← one analyte row of a lab report: `gnuhealth_lab_test_critearea`
-//! with `gnuhealth_lab_id` set, plus its report `gnuhealth_lab` (subject, dates, state,
-//! people, specimen) and `gnuhealth_lab_test_units`. The same table also holds the test
-//! types' template rows (`gnuhealth_lab_id` NULL): they are not results and are never served,
-//! neither by search (the static filter) nor by read (the loader's own condition).
+//! Observation ← lab results and vital signs, in one id space.
+//!
+//! A lab result (id: the row id) is one analyte row of a lab report:
+//! `gnuhealth_lab_test_critearea` with `gnuhealth_lab_id` set, plus its report
+//! `gnuhealth_lab` (subject, dates, state, people, specimen) and `gnuhealth_lab_test_units`.
+//! The same table also holds the test types' template rows (`gnuhealth_lab_id` NULL): they
+//! are not results and are never served, neither by search (the union's lab branch) nor by
+//! read (the loader's own condition). Vital signs and measurements (`eval-…`, `amb-…`,
+//! `rnd-…`) are columns of the encounter tables: see [`super::vital_signs`].
+//!
+//! Search runs over a UNION ALL of both (the lab branch first, carrying the analyte's own
+//! columns; the vital-sign branches theirs), with the lab report joined as `l` (NULL for
+//! vital signs).
 
-use fhir::datatypes::{Annotation, CodeableConcept, Coding, Quantity, Reference, UCUM};
+use fhir::datatypes::{Annotation, CodeableConcept, Coding, LOINC, Quantity, Reference, UCUM};
 use fhir::resources::observation::{Observation, ObservationReferenceRange};
 use serde_json::Value;
 
 use super::diagnostic_report::{children, request_link, request_link_no_patient, subject};
+use super::vital_signs::MEASUREMENT_SYSTEM;
 use super::{
-    Cond, Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
-    to_json,
+    Context, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
+    meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_datetime, newest};
@@ -34,41 +43,113 @@ const STATUS_SQL: &str = "(CASE WHEN r.excluded = TRUE THEN 'cancelled' \
 
 /// The analyte row and its report change independently (the report's state drives the
 /// status): the newer of the two.
-const LAST_UPDATED: &str = "(CASE WHEN COALESCE(l.write_date, l.create_date) > \
-     COALESCE(r.write_date, r.create_date) THEN COALESCE(l.write_date, l.create_date) \
-     ELSE COALESCE(r.write_date, r.create_date) END)";
+const LAST_UPDATED: &str = "(CASE WHEN COALESCE(l.write_date, l.create_date) > r.stamp \
+     THEN COALESCE(l.write_date, l.create_date) ELSE r.stamp END)";
+
+/// Lab results and vital signs, keyed by the text FHIR id `r.fhir_id` (columns listed in
+/// [`super::vital_signs::vital_branches_sql`]); `l` is a lab result's report.
+const FROM: &str = concat!(
+    "(SELECT CAST(c.id AS VARCHAR) AS fhir_id, c.id AS lab_row, ",
+    "CAST(NULL AS INTEGER) AS eval_row, CAST(NULL AS INTEGER) AS amb_row, ",
+    "CAST(NULL AS INTEGER) AS rnd_row, c.gnuhealth_lab_id AS gnuhealth_lab_id, ",
+    "c.code AS code, c.name AS name, c.result AS result, c.result_text AS result_text, ",
+    "c.units AS units, CAST(NULL AS VARCHAR) AS unit_code, CAST(NULL AS VARCHAR) AS unit_name, ",
+    "c.excluded AS excluded, CAST(NULL AS INTEGER) AS patient, ",
+    "CAST('laboratory' AS VARCHAR) AS category, CAST('lab' AS VARCHAR) AS code_kind, ",
+    "CAST(NULL AS VARCHAR) AS measure, CAST(NULL AS VARCHAR) AS profile, ",
+    "CAST(NULL AS INTEGER) AS sys, CAST(NULL AS INTEGER) AS dia, ",
+    "CAST(NULL AS TIMESTAMP) AS effective, CAST(NULL AS VARCHAR) AS vstatus, ",
+    "CAST(NULL AS INTEGER) AS perf1, CAST(NULL AS INTEGER) AS perf2, ",
+    "CAST(NULL AS VARCHAR) AS encounter, COALESCE(c.write_date, c.create_date) AS stamp ",
+    "FROM gnuhealth_lab_test_critearea c WHERE c.gnuhealth_lab_id IS NOT NULL",
+    super::vital_signs::vital_branches_sql!(),
+    ") r LEFT JOIN gnuhealth_lab l ON l.id = r.gnuhealth_lab_id"
+);
+
+const LAB_ROWS: &str = "r.lab_row IS NOT NULL";
+const VITAL_ROWS: &str = "r.lab_row IS NULL";
 
 /// Through the lab report as a sub-select: a patient's few reports are found first, then
 /// their analytes by index, instead of visiting every analyte.
-const PATIENT_PATHS: &[Path] = &[Path::child(
-    "gnuhealth_lab pl",
-    "pl.id = r.gnuhealth_lab_id",
-    "pl.patient",
-    Stored::Id,
-)
-// The report's subject is a patient, not a sample of an `other_source`.
-.when("COALESCE(pl.source_type, 'patient') = 'patient'")];
+const PATIENT_PATHS: &[Path] = &[
+    Path::child(
+        "gnuhealth_lab pl",
+        "pl.id = r.gnuhealth_lab_id",
+        "pl.patient",
+        Stored::Id,
+    )
+    // The report's subject is a patient, not a sample of an `other_source`.
+    .when("COALESCE(pl.source_type, 'patient') = 'patient'"),
+    Path::col("r.patient", Stored::Id),
+];
 
-/// The analyte's code (its name is the text shown with it).
-const CODE_PATHS: &[Path] =
-    &[Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM))).text("r.name")];
+/// The analyte's or measure's code (its name is the text shown with it).
+const CODE_PATHS: &[Path] = &[
+    Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM)))
+        .text("r.name")
+        .when(LAB_ROWS),
+    Path::col("r.code", Stored::Code(System::Fixed(LOINC)))
+        .text("r.name")
+        .when("r.code_kind = 'loinc'"),
+    Path::col("r.code", Stored::Code(System::Local(MEASUREMENT_SYSTEM)))
+        .text("r.name")
+        .when("r.code_kind = 'local'"),
+];
 
-/// The numeric result in its lab unit.
+/// The codes of a blood pressure's components.
+const COMPONENT_CODE_PATHS: &[Path] = &[
+    Path::col("'8480-6'", Stored::Code(System::Fixed(LOINC)))
+        .text("'Systolic blood pressure'")
+        .when("r.sys IS NOT NULL"),
+    Path::col("'8462-4'", Stored::Code(System::Fixed(LOINC)))
+        .text("'Diastolic blood pressure'")
+        .when("r.dia IS NOT NULL"),
+];
+
+const MM_HG: Stored = Stored::Quantity {
+    unit_code: "'mm[Hg]'",
+    unit_name: "'mmHg'",
+};
+
+/// The values of a blood pressure's components.
+const COMPONENT_VALUE_PATHS: &[Path] = &[Path::col("r.sys", MM_HG), Path::col("r.dia", MM_HG)];
+
+/// The numeric result in its lab unit, or the measure in its UCUM unit.
 const VALUE_QUANTITY_PATHS: &[Path] = &[Path::col(
     "r.result",
     Stored::Quantity {
-        unit_code: "(SELECT vu.code FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
-        unit_name: "(SELECT vu.name FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units)",
+        unit_code: "COALESCE(r.unit_code, \
+                    (SELECT vu.code FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units))",
+        unit_name: "COALESCE(r.unit_name, \
+                    (SELECT vu.name FROM gnuhealth_lab_test_units vu WHERE vu.id = r.units))",
     },
 )];
 
+/// The value or, for a blood pressure, the components' values.
+const COMBO_VALUE_PATHS: &[Path] = &[
+    VALUE_QUANTITY_PATHS[0],
+    COMPONENT_VALUE_PATHS[0],
+    COMPONENT_VALUE_PATHS[1],
+];
+
+/// The code or, for a blood pressure, the components' codes.
+const COMBO_CODE_PATHS: &[Path] = &[
+    CODE_PATHS[0],
+    CODE_PATHS[1],
+    CODE_PATHS[2],
+    COMPONENT_CODE_PATHS[0],
+    COMPONENT_CODE_PATHS[1],
+];
+
 pub static OBSERVATION: ResourceDef = ResourceDef {
     type_name: "Observation",
-    models: &["gnuhealth.lab.test.critearea", "gnuhealth.lab"],
-    from: "gnuhealth_lab_test_critearea r JOIN gnuhealth_lab l ON l.id = r.gnuhealth_lab_id",
-    filter: &[Cond::Sql("r.gnuhealth_lab_id IS NOT NULL")],
-    key: "r.id",
-    key_is_text: false,
+    // Lab results and vital signs come from different models: a user who may read only
+    // some of them gets those rows (see the whole-model uses in `fields`).
+    models: &[],
+    from: FROM,
+    filter: &[],
+    key: "r.fhir_id",
+    key_is_text: true,
     last_updated: LAST_UPDATED,
     params: &[
         SearchParam::reference(
@@ -87,21 +168,26 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "code",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/clinical-code",
-            &[Path::col("r.code", Stored::Code(System::Local(ANALYTE_SYSTEM))).text("r.name")],
+            CODE_PATHS,
         ),
-        // No components: the combo-* parameters search the observation's own code and value.
         SearchParam::new(
             "combo-code",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/Observation-combo-code",
-            CODE_PATHS,
+            COMBO_CODE_PATHS,
+        ),
+        SearchParam::new(
+            "component-code",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Observation-component-code",
+            COMPONENT_CODE_PATHS,
         ),
         SearchParam::new(
             "category",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/Observation-category",
             &[Path::col(
-                "'laboratory'",
+                "r.category",
                 Stored::Code(System::Fixed(CATEGORY_SYSTEM)),
             )],
         ),
@@ -109,16 +195,19 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "date",
             Kind::Date,
             "http://hl7.org/fhir/SearchParameter/clinical-date",
-            &[Path::col("l.date_analysis", Stored::Timestamp)],
+            &[Path::col(
+                "COALESCE(l.date_analysis, r.effective)",
+                Stored::Timestamp,
+            )],
         ),
         SearchParam::new(
             "status",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/Observation-status",
-            &[Path::col(
-                STATUS_SQL,
-                Stored::Code(System::Fixed(STATUS_SYSTEM)),
-            )],
+            &[
+                Path::col(STATUS_SQL, Stored::Code(System::Fixed(STATUS_SYSTEM))).when(LAB_ROWS),
+                Path::col("r.vstatus", Stored::Code(System::Fixed(STATUS_SYSTEM))).when(VITAL_ROWS),
+            ],
         ),
         SearchParam::reference(
             "performer",
@@ -127,8 +216,16 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
                 Path::col("l.pathologist", Stored::Id),
                 Path::col("l.done_by", Stored::Id),
                 Path::col("l.validated_by", Stored::Id),
+                Path::col("r.perf1", Stored::Id),
+                Path::col("r.perf2", Stored::Id),
             ],
             &["Practitioner"],
+        ),
+        SearchParam::reference(
+            "encounter",
+            "http://hl7.org/fhir/SearchParameter/clinical-encounter",
+            &[Path::col("r.encounter", Stored::Text)],
+            &["Encounter"],
         ),
         // Reports and requests are matched once, in a sub-select over the reports,
         // rather than once per analyte.
@@ -167,7 +264,13 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             "combo-value-quantity",
             Kind::Quantity,
             "http://hl7.org/fhir/SearchParameter/Observation-combo-value-quantity",
-            VALUE_QUANTITY_PATHS,
+            COMBO_VALUE_PATHS,
+        ),
+        SearchParam::new(
+            "component-value-quantity",
+            Kind::Quantity,
+            "http://hl7.org/fhir/SearchParameter/Observation-component-value-quantity",
+            COMPONENT_VALUE_PATHS,
         ),
         SearchParam::composite(
             "code-value-quantity",
@@ -193,15 +296,15 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
         ),
     ],
     load,
-    aliases: &[
-        ("gnuhealth.lab.test.critearea", "r"),
-        ("gnuhealth.lab", "l"),
-    ],
+    // Lab results and vital signs under one union: no alias to put a rule on.
+    aliases: &[],
     // `status` (required) is derived from `excluded`, the values and the report's `state`,
     // so all of them are required; so is the link to the report, which every report
     // element goes through. The unit's code and name are the value of `units`; the
     // request matched for `basedOn` is read as a whole model. The category is constant.
-    fields: &[
+    fields: super::vital_signs::with_field_rows![
+        FieldUse::rows("gnuhealth.lab.test.critearea", "", LAB_ROWS),
+        FieldUse::rows("gnuhealth.lab", "", LAB_ROWS),
         FieldUse::required(
             "gnuhealth.lab.test.critearea",
             "code",
@@ -374,9 +477,33 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             &["based-on"],
         ),
     ],
+    id_rows: &[
+        ("", "r.lab_row"),
+        ("eval-", "r.eval_row"),
+        ("amb-", "r.amb_row"),
+        ("rnd-", "r.rnd_row"),
+    ],
 };
 
-super::int_loader!(load_observations);
+/// Lab results (integer ids) and vital signs (the others), each kind in its own queries.
+fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture<'a> {
+    Box::pin(async move {
+        let lab = super::int_ids(ids);
+        let vitals: Vec<&String> = ids.iter().filter(|id| id.parse::<i64>().is_err()).collect();
+        let (mut out, more) = tokio::try_join!(
+            async {
+                if lab.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    load_observations(db, ctx, &lab).await
+                }
+            },
+            super::vital_signs::load(db, ctx, FROM, &OBSERVATION, &vitals)
+        )?;
+        out.extend(more);
+        Ok(out)
+    })
+}
 
 async fn load_observations(
     db: &Database,
@@ -708,7 +835,15 @@ mod tests {
 
     #[test]
     fn field_uses() {
-        crate::resources::patient::field_checks::check(&OBSERVATION, &["category"]);
+        crate::resources::patient::field_checks::check(
+            &OBSERVATION,
+            &[
+                "category",
+                "encounter",
+                "component-code",
+                "component-value-quantity",
+            ],
+        );
     }
 
     #[test]

@@ -216,6 +216,7 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
             &["identifier"],
         ),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_organizations);

@@ -488,6 +488,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("party.party.lang", "", &["communication"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_patients);
@@ -984,6 +985,12 @@ pub(crate) mod field_checks {
         "gnuhealth.patient.medication",
         "gnuhealth.prescription.line",
         "gnuhealth.vaccination",
+        "gnuhealth.patient.evaluation",
+        "gnuhealth.inpatient.registration",
+        "gnuhealth.patient.ambulatory_care",
+        "gnuhealth.patient.rounding",
+        "gnuhealth.secondary_condition",
+        "gnuhealth.diagnostic_hypothesis",
     ];
 
     fn is_name(s: &str) -> bool {
@@ -1032,7 +1039,11 @@ pub(crate) mod field_checks {
             let what = format!("{t}: {}.{}", u.model, u.field);
             assert!(TRYTON_MODELS.contains(&u.model), "{what}: unknown model");
             assert!(u.field.is_empty() || is_name(u.field), "{what}: field name");
-            assert!(!u.elements.is_empty(), "{what}: no elements");
+            // A use that hides rows has no elements of its own.
+            assert!(
+                u.elements.is_empty() == u.rows.is_some(),
+                "{what}: elements or rows"
+            );
             for e in u.elements {
                 assert!(is_path(e), "{what}: element path {e}");
             }

@@ -116,6 +116,7 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
             &["communication"],
         ),
     ],
+    id_rows: &[],
 };
 
 /// `first`, then the identifier paths of the person party `p` (as Patient searches them):

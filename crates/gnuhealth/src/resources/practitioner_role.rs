@@ -94,6 +94,7 @@ pub static PRACTITIONER_ROLE: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.hp_specialty", "", &["specialty"], &["specialty"]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_roles);

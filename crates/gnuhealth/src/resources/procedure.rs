@@ -329,6 +329,7 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
             &["category"],
         ),
     ],
+    id_rows: &[],
 };
 
 /// The ids of one source table among FHIR ids `<prefix><integer>` (only the canonical

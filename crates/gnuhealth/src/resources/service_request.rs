@@ -192,6 +192,7 @@ pub static SERVICE_REQUEST: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.patient.lab.test", "comment", &["note"], &[]),
     ],
+    id_rows: &[],
 };
 
 super::int_loader!(load_requests);
