@@ -4,8 +4,9 @@
 //! from here; the tests check that every `system` the server emits is listed.
 
 use crate::resources::{
-    Context, diagnostic_report, location, medication, medication_request, medication_statement,
-    observation, organization, patient::sid, practitioner, procedure, service_request,
+    Context, diagnostic_report, encounter, location, medication, medication_request,
+    medication_statement, observation, organization, patient::sid, practitioner, procedure,
+    service_request, vital_signs,
 };
 
 /// One of GNU Health's own systems: its path under the base URL and where its values come
@@ -29,6 +30,18 @@ const LOCAL: &[LocalSystem] = &[
     LocalSystem {
         path: diagnostic_report::CATEGORY_SYSTEM,
         source: "lab test categories (`gnuhealth_lab_test_type.category`)",
+    },
+    LocalSystem {
+        path: vital_signs::MEASUREMENT_SYSTEM,
+        source: "measurements LOINC has no code for (waist-hip ratio, body water, muscle and bone percentages of `gnuhealth_patient_evaluation`)",
+    },
+    LocalSystem {
+        path: encounter::VISIT_TYPE_SYSTEM,
+        source: "visit types (`gnuhealth_patient_evaluation.visit_type`)",
+    },
+    LocalSystem {
+        path: encounter::ADMISSION_TYPE_SYSTEM,
+        source: "admission types (`gnuhealth_inpatient_registration.admission_type`)",
     },
     LocalSystem {
         path: procedure::PROCEDURE_SYSTEM,
@@ -102,6 +115,18 @@ const LOCAL: &[LocalSystem] = &[
         path: procedure::IDENTIFIER_SYSTEM,
         source: "surgery codes (`gnuhealth_surgery.code`)",
     },
+    LocalSystem {
+        path: encounter::EVALUATION_SYSTEM,
+        source: "evaluation codes (`gnuhealth_patient_evaluation.code`)",
+    },
+    LocalSystem {
+        path: encounter::REGISTRATION_SYSTEM,
+        source: "hospitalization codes (`gnuhealth_inpatient_registration.name`)",
+    },
+    LocalSystem {
+        path: encounter::SESSION_SYSTEM,
+        source: "nursing session codes (`gnuhealth_patient_ambulatory_care.name`)",
+    },
 ];
 
 /// Every local system, each once: the table above and the patients' alternative
@@ -142,6 +167,10 @@ pub const STANDARD: &[(&str, &str)] = &[
         "SNOMED CT: condition severity, dosage timing, body sites",
     ),
     (
+        fhir::datatypes::LOINC,
+        "LOINC: vital signs and body measurements",
+    ),
+    (
         fhir::datatypes::UCUM,
         "UCUM: units of quantities, doses and durations",
     ),
@@ -169,6 +198,14 @@ pub const STANDARD: &[(&str, &str)] = &[
     (
         "http://terminology.hl7.org/CodeSystem/condition-ver-status",
         "condition verification status",
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/diagnosis-role",
+        "encounter diagnosis role",
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+        "discharge disposition",
     ),
     (
         "http://terminology.hl7.org/CodeSystem/data-absent-reason",
@@ -207,6 +244,14 @@ pub const STANDARD: &[(&str, &str)] = &[
         "HL7 v2 table 0443: provider role",
     ),
     (
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "HL7 v3 ActCode: encounter class",
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/v3-ActPriority",
+        "HL7 v3 ActPriority: encounter priority",
+    ),
+    (
         "http://terminology.hl7.org/CodeSystem/v3-ActSite",
         "HL7 v3 ActSite: vaccination site",
     ),
@@ -220,7 +265,7 @@ pub const STANDARD: &[(&str, &str)] = &[
     ),
     (
         "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-        "HL7 v3 ParticipationType: performer function",
+        "HL7 v3 ParticipationType: performer function, encounter participants",
     ),
     (
         "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
