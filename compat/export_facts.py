@@ -189,6 +189,8 @@ def main():
         # own keys: the checks of compat/test_location.py
         facts['locations'] = export_locations(pool)
         facts['practitioner_roles'] = export_practitioner_roles(pool)
+        # own key: the Encounters compat/test_everything.py expects per patient
+        facts['encounters'] = export_encounters(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -533,6 +535,21 @@ def export_medication_requests(pool):
             'prescription': order.prescription_id,
             'prescriber': rid(order.healthprof),
         })
+    return out
+
+
+def export_encounters(pool):
+    """The encounters of each patient, with their FHIR ids: evaluations
+    ("eval-"), hospital stays ("inp-") and nursing sessions ("amb-")."""
+    out = []
+    for prefix, model in (('eval', 'gnuhealth.patient.evaluation'),
+                          ('inp', 'gnuhealth.inpatient.registration'),
+                          ('amb', 'gnuhealth.patient.ambulatory_care')):
+        Model = pool.get(model)
+        for rec in Model.search([('patient', '!=', None)],
+                                order=[('id', 'ASC')]):
+            out.append({'id': f'{prefix}-{rec.id}',
+                        'patient': rid(rec.patient)})
     return out
 
 
