@@ -108,23 +108,6 @@ def expected(patient, types=None):
     return out
 
 
-def vital_signs(http, patient):
-    """The patient's vital-sign Observations, which the facts do not list: the
-    server's Observation compartment search, less the lab results (integer
-    ids, which the facts do list)."""
-    out = set()
-    url = f'{FHIR_BASE}/Patient/{patient}/Observation?_count=100'
-    while url:
-        b = get(http, url)
-        out |= {('Observation', e['resource']['id'])
-                for e in b.get('entry', [])
-                if not e['resource']['id'].isdigit()}
-        url = next((urljoin(FHIR_BASE + '/', lk['url'])
-                    for lk in b.get('link', []) if lk['relation'] == 'next'),
-                   None)
-    return out
-
-
 def record(http, patient, types):
     """What $everything must match for the patient: the facts, and the
     vital signs when Observations are among `types`."""
@@ -132,6 +115,14 @@ def record(http, patient, types):
     if 'Observation' in types:
         want |= vital_signs(http, patient)
     return want
+
+
+def vital_signs(http, patient):
+    """The patient's vital-sign Observations, which the facts do not list: the
+    Observation compartment search less the lab results (integer ids, which
+    the facts do list)."""
+    return {r for r in compartment_searches(http, patient, ['Observation'])
+            if not r[1].isdigit()}
 
 
 def compartment_searches(http, patient, types):
