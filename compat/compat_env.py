@@ -25,3 +25,35 @@ TIMEOUT = float(os.environ.get('FHIR_TIMEOUT', '60'))
 
 with open(FACTS_PATH, encoding='utf-8') as _f:
     FACTS = json.load(_f)
+
+
+def model_readable(login, model):
+    """May `login` read `model` (per the facts' security; unknown users and
+    models: yes)?"""
+    sec = FACTS.get('security', {}).get(login)
+    if sec is None:
+        return True
+    return bool(sec['models'].get(model, {}).get('read', True))
+
+
+def fact_models(fact):
+    """The models whose read access an Observation or Encounter fact needs:
+    a lab result its analyte and report, a vital sign its encounter table
+    (a nursing round also the hospital stay it belongs to)."""
+    model = fact.get('model', 'gnuhealth.lab.test.critearea')
+    if model == 'gnuhealth.lab.test.critearea':
+        return [model, 'gnuhealth.lab']
+    if model == 'gnuhealth.patient.rounding':
+        return [model, 'gnuhealth.inpatient.registration']
+    return [model]
+
+
+def visible_resources(login):
+    """The facts' resources as `login` gets them: Observation gathers lab
+    results and vital signs of several models, each served to the users
+    who may read its own."""
+    res = dict(FACTS['resources'])
+    res['Observation'] = [
+        o for o in res['Observation']
+        if all(model_readable(login, m) for m in fact_models(o))]
+    return res

@@ -69,6 +69,8 @@ SECURITY_MODELS = [
     'gnuhealth.patient.medication', 'gnuhealth.vaccination',
     'gnuhealth.pathology', 'gnuhealth.patient.lab.test',
     'gnuhealth.prescription.line', 'gnuhealth.prescription.order',
+    'gnuhealth.patient.evaluation', 'gnuhealth.inpatient.registration',
+    'gnuhealth.patient.ambulatory_care', 'gnuhealth.patient.rounding',
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
 
@@ -97,6 +99,10 @@ ACCESS_MODELS = [
     'gnuhealth.hospital.building', 'gnuhealth.hospital.unit',
     'gnuhealth.hospital.ward', 'gnuhealth.hospital.bed',
     'gnuhealth.hospital.or',
+    # Encounter and the vital-sign Observations
+    'gnuhealth.patient.evaluation', 'gnuhealth.inpatient.registration',
+    'gnuhealth.patient.ambulatory_care', 'gnuhealth.patient.rounding',
+    'gnuhealth.secondary_condition', 'gnuhealth.diagnostic_hypothesis',
 ]
 ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 
@@ -177,6 +183,9 @@ def main():
             export_conditions(pool)
         res['Observation'], facts['excluded']['Observation'] = \
             export_observations(pool)
+        res['Observation'] += export_vital_signs(pool)
+        # own key: the checks of compat/test_encounter.py
+        facts['encounters'] = export_encounters(pool)
         res['DiagnosticReport'] = export_reports(pool)
         res['Procedure'] = export_procedures(pool)
         res['FamilyMemberHistory'] = export_family(pool)
@@ -189,8 +198,6 @@ def main():
         # own keys: the checks of compat/test_location.py
         facts['locations'] = export_locations(pool)
         facts['practitioner_roles'] = export_practitioner_roles(pool)
-        # own key: the Encounters compat/test_everything.py expects per patient
-        facts['encounters'] = export_encounters(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -362,6 +369,8 @@ def export_observations(pool):
         lab = c.gnuhealth_lab_id
         out.append({
             'id': str(c.id),
+            'kind': 'lab',
+            'model': 'gnuhealth.lab.test.critearea',
             'patient': rid(lab.patient),
             'lab': str(lab.id),
             'code': c.code,
@@ -379,6 +388,199 @@ def export_observations(pool):
             'lab_state': lab.state,
         })
     return out, templates
+
+
+# Vital signs and measurements: (FHIR key, column) of each encounter table,
+# and per key (code, name, UCUM unit, unit as written, category), as R4's
+# vital-signs profiles and LOINC name them.
+EVALUATION_MEASURES = [
+    ('temperature', 'temperature'), ('bp', None), ('heart-rate', 'bpm'),
+    ('respiratory-rate', 'respiratory_rate'), ('oxygen-saturation', 'osat'),
+    ('weight', 'weight'), ('height', 'height'), ('bmi', 'bmi'),
+    ('head-circumference', 'head_circumference'),
+    ('waist-circumference', 'abdominal_circ'), ('hip-circumference', 'hip'),
+    ('waist-hip-ratio', 'whr'), ('body-fat', 'body_fat'),
+    ('body-water', 'body_water'), ('body-muscle', 'body_muscle'),
+    ('body-bone', 'body_bone'), ('glucose', 'glycemia'), ('hba1c', 'hba1c'),
+    ('cholesterol', 'cholesterol_total'), ('hdl', 'hdl'), ('ldl', 'ldl'),
+    ('triglycerides', 'tag'), ('gcs', 'loc'), ('gcs-eyes', 'loc_eyes'),
+    ('gcs-verbal', 'loc_verbal'), ('gcs-motor', 'loc_motor'),
+]
+NURSING_MEASURES = [
+    ('temperature', 'temperature'), ('bp', None), ('heart-rate', 'bpm'),
+    ('respiratory-rate', 'respiratory_rate'), ('oxygen-saturation', 'osat'),
+    ('weight', 'weight'), ('glucose', 'glycemia'), ('pain', 'pain_level'),
+]
+MEASURES = {
+    'temperature': ('8310-5', 'Cel', '°C', 'vital-signs'),
+    'bp': ('85354-9', 'mm[Hg]', 'mmHg', 'vital-signs'),
+    'heart-rate': ('8867-4', '/min', 'beats/min', 'vital-signs'),
+    'respiratory-rate': ('9279-1', '/min', 'breaths/min', 'vital-signs'),
+    'oxygen-saturation': ('2708-6', '%', '%', 'vital-signs'),
+    'weight': ('29463-7', 'kg', 'kg', 'vital-signs'),
+    'height': ('8302-2', 'cm', 'cm', 'vital-signs'),
+    'bmi': ('39156-5', 'kg/m2', 'kg/m2', 'vital-signs'),
+    'head-circumference': ('9843-4', 'cm', 'cm', 'vital-signs'),
+    'waist-circumference': ('8280-0', 'cm', 'cm', 'exam'),
+    'hip-circumference': ('62409-8', 'cm', 'cm', 'exam'),
+    'waist-hip-ratio': ('waist-hip-ratio', '1', 'ratio', 'exam'),
+    'body-fat': ('41982-0', '%', '%', 'exam'),
+    'body-water': ('body-water', '%', '%', 'exam'),
+    'body-muscle': ('body-muscle', '%', '%', 'exam'),
+    'body-bone': ('body-bone', '%', '%', 'exam'),
+    'glucose': ('2339-0', 'mg/dL', 'mg/dL', 'laboratory'),
+    'hba1c': ('59261-8', 'mmol/mol', 'mmol/mol', 'laboratory'),
+    'cholesterol': ('2093-3', 'mg/dL', 'mg/dL', 'laboratory'),
+    'hdl': ('2085-9', 'mg/dL', 'mg/dL', 'laboratory'),
+    'ldl': ('13457-7', 'mg/dL', 'mg/dL', 'laboratory'),
+    'triglycerides': ('2571-8', 'mg/dL', 'mg/dL', 'laboratory'),
+    'gcs': ('9269-2', '{score}', 'score', 'exam'),
+    'gcs-eyes': ('9267-6', '{score}', 'score', 'exam'),
+    'gcs-verbal': ('9270-0', '{score}', 'score', 'exam'),
+    'gcs-motor': ('9268-4', '{score}', 'score', 'exam'),
+    'pain': ('72514-3', '{score}', 'score', 'survey'),
+    'urine-output': ('9187-6', 'mL', 'mL', 'exam'),
+}
+
+
+def export_vital_signs(pool):
+    """One Observation per measure recorded in an evaluation ("eval-"), a
+    nursing session ("amb-") or a nursing round ("rnd-", whose encounter is
+    the hospital stay), in the keys of the lab facts (result, unit,
+    unit_code, date_analysis = when it was taken) plus their own."""
+    out = []
+
+    def number(v):
+        if v in (None, ''):
+            return None
+        return float(v)
+
+    def add(prefix, model, rec, patient, encounter, when, final, measures):
+        for key, col in measures:
+            code, ucum, unit, category = MEASURES[key]
+            sys_ = dia = None
+            if key == 'bp':
+                sys_, dia = number(rec.systolic), number(rec.diastolic)
+                value = None
+                if sys_ is None and dia is None:
+                    continue
+            else:
+                value = number(getattr(rec, col))
+                if value is None:
+                    continue
+            out.append({
+                'id': f'{prefix}-{rec.id}-{key}', 'kind': 'vital',
+                'model': model, 'row': rec.id, 'measure': key,
+                'patient': patient, 'encounter': encounter, 'lab': None,
+                'code': code, 'name': None, 'result': value,
+                'result_text': None, 'unit': unit, 'unit_code': ucum,
+                'lower_limit': None, 'upper_limit': None, 'warning': False,
+                'excluded': False, 'date_analysis': iso(when),
+                'lab_state': None, 'category': category,
+                'systolic': sys_, 'diastolic': dia,
+                'status': 'final' if final else 'preliminary'})
+
+    Evaluation = pool.get('gnuhealth.patient.evaluation')
+    for e in Evaluation.search([], order=[('id', 'ASC')]):
+        if e.patient:
+            add('eval', 'gnuhealth.patient.evaluation', e, rid(e.patient),
+                f'eval-{e.id}', e.evaluation_start,
+                e.state in ('done', 'signed'), EVALUATION_MEASURES)
+    Session = pool.get('gnuhealth.patient.ambulatory_care')
+    for a in Session.search([], order=[('id', 'ASC')]):
+        if a.patient:
+            add('amb', 'gnuhealth.patient.ambulatory_care', a, rid(a.patient),
+                f'amb-{a.id}', a.session_start, a.state == 'done',
+                NURSING_MEASURES)
+    Round = pool.get('gnuhealth.patient.rounding')
+    for d in Round.search([], order=[('id', 'ASC')]):
+        stay = d.registration
+        if stay and stay.patient:
+            add('rnd', 'gnuhealth.patient.rounding', d, rid(stay.patient),
+                f'inp-{stay.id}', d.evaluation_start, d.state == 'done',
+                NURSING_MEASURES + [('urine-output', 'diuresis')])
+    return out
+
+
+def export_encounters(pool):
+    """Evaluations ("eval-"), hospital stays ("inp-") and nursing sessions
+    ("amb-") with the FHIR values the server must give them."""
+    def code(rec):
+        return rec.code if rec else None
+
+    out = []
+    Evaluation = pool.get('gnuhealth.patient.evaluation')
+    for e in Evaluation.search([], order=[('id', 'ASC')]):
+        if not e.patient:
+            continue
+        out.append({
+            'id': f'eval-{e.id}', 'model': 'gnuhealth.patient.evaluation',
+            'row': e.id, 'patient': rid(e.patient),
+            'identifier': e.code,
+            'status': {'in_progress': 'in-progress', 'done': 'finished',
+                       'signed': 'finished'}.get(e.state or 'in_progress'),
+            'class': {'inpatient': 'IMP', 'homecare': 'HH',
+                      'telemedicine': 'VR'}.get(e.evaluation_type, 'AMB'),
+            'type': e.visit_type,
+            'start': iso(e.evaluation_start),
+            'end': iso(e.evaluation_endtime),
+            'practitioners': sorted({rid(p) for p in (
+                e.healthprof, e.signed_by, e.derived_from, e.derived_to)
+                if p}),
+            'institution': rid(e.institution),
+            'appointment': rid(e.appointment),
+            'part_of': f'inp-{e.inpatient_registration_code.id}'
+            if e.inpatient_registration_code else None,
+            'reason_condition': rid(e.related_condition),
+            'location': None,
+            'diagnoses': [c for c in [code(e.diagnosis)] + [
+                code(s.pathology) for s in e.secondary_conditions] + [
+                code(h.pathology) for h in e.diagnostic_hypothesis] if c],
+        })
+    Stay = pool.get('gnuhealth.inpatient.registration')
+    for g in Stay.search([], order=[('id', 'ASC')]):
+        if not g.patient:
+            continue
+        left = g.state in ('done', 'finished')
+        out.append({
+            'id': f'inp-{g.id}', 'model': 'gnuhealth.inpatient.registration',
+            'row': g.id, 'patient': rid(g.patient), 'identifier': g.name,
+            'status': {'free': 'planned', 'confirmed': 'planned',
+                       'hospitalized': 'in-progress', 'done': 'finished',
+                       'finished': 'finished',
+                       'cancelled': 'cancelled'}.get(g.state or 'free'),
+            'class': 'IMP', 'type': g.admission_type,
+            'start': iso(g.hospitalization_date),
+            'end': iso(g.discharge_date) if left else None,
+            'practitioners': sorted({rid(p) for p in (
+                g.attending_physician, g.operating_physician,
+                g.discharged_by) if p}),
+            'institution': rid(g.institution), 'appointment': None,
+            'part_of': None, 'reason_condition': None,
+            'location': f'bed-{g.bed.id}' if g.bed else None,
+            'diagnoses': [c for c in (code(g.admission_reason),
+                                      code(g.discharge_dx)) if c],
+        })
+    Session = pool.get('gnuhealth.patient.ambulatory_care')
+    for a in Session.search([], order=[('id', 'ASC')]):
+        if not a.patient:
+            continue
+        out.append({
+            'id': f'amb-{a.id}', 'model': 'gnuhealth.patient.ambulatory_care',
+            'row': a.id, 'patient': rid(a.patient), 'identifier': a.name,
+            'status': {'draft': 'in-progress',
+                       'done': 'finished'}.get(a.state or 'draft'),
+            'class': 'AMB', 'type': None,
+            'start': iso(a.session_start), 'end': iso(a.session_end),
+            'practitioners': sorted({rid(p) for p in (
+                a.health_professional, a.ordering_professional, a.signed_by)
+                if p}),
+            'institution': None, 'appointment': None, 'part_of': None,
+            'reason_condition': None, 'location': None,
+            'diagnoses': [],
+            'reason_code': code(a.base_condition),
+        })
+    return out
 
 
 def export_reports(pool):
@@ -535,21 +737,6 @@ def export_medication_requests(pool):
             'prescription': order.prescription_id,
             'prescriber': rid(order.healthprof),
         })
-    return out
-
-
-def export_encounters(pool):
-    """The encounters of each patient, with their FHIR ids: evaluations
-    ("eval-"), hospital stays ("inp-") and nursing sessions ("amb-")."""
-    out = []
-    for prefix, model in (('eval', 'gnuhealth.patient.evaluation'),
-                          ('inp', 'gnuhealth.inpatient.registration'),
-                          ('amb', 'gnuhealth.patient.ambulatory_care')):
-        Model = pool.get(model)
-        for rec in Model.search([('patient', '!=', None)],
-                                order=[('id', 'ASC')]):
-            out.append({'id': f'{prefix}-{rec.id}',
-                        'patient': rid(rec.patient)})
     return out
 
 

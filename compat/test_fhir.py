@@ -24,10 +24,12 @@ import pytest
 
 from compat_env import (  # noqa: E402
     FACTS, FHIR_BASE, KNOWN_PASSWORDS, PASSWORD, TIMEOUT, USER,
+    fact_models, visible_resources,
 )
 
 import requests  # noqa: E402
-RES = FACTS['resources']
+ALL_RES = FACTS['resources']
+RES = visible_resources(USER)
 SECURITY = FACTS.get('security', {})
 
 ICD10 = 'http://hl7.org/fhir/sid/icd-10'
@@ -39,7 +41,11 @@ RESOURCE_MODELS = {
     'Practitioner': ['gnuhealth.healthprofessional'],
     'Organization': ['gnuhealth.institution'],
     'Condition': ['gnuhealth.patient.disease'],
-    'Observation': ['gnuhealth.lab.test.critearea'],
+    # lab results and vital signs of evaluations, nursing sessions and rounds
+    'Observation': ['gnuhealth.lab.test.critearea',
+                    'gnuhealth.patient.evaluation',
+                    'gnuhealth.patient.ambulatory_care',
+                    'gnuhealth.patient.rounding'],
     'DiagnosticReport': ['gnuhealth.lab'],
     'Procedure': ['gnuhealth.surgery', 'gnuhealth.operation',
                   'gnuhealth.patient.procedure'],
@@ -67,7 +73,9 @@ def type_readable(login, rtype):
     return vals.pop() if len(vals) == 1 else None
 
 
-READABLE = [t for t in ALL_TYPES if type_readable(USER, t)]
+# Observation serves each kind to its readers: readable when any is.
+READABLE = [t for t in ALL_TYPES if type_readable(USER, t)
+            or (t == 'Observation' and RES['Observation'])]
 DENIED = [t for t in ALL_TYPES if type_readable(USER, t) is False]
 
 
@@ -588,7 +596,28 @@ def test_observation_read(http, fact):
     o = read(http, 'Observation', fact['id'])
     assert ref(o.get('subject')) == f"Patient/{fact['patient']}"
     assert has_code(o.get('code'), fact['code'])
-    assert any(has_code(c, 'laboratory') for c in o.get('category', []))
+    category = fact.get('category', 'laboratory')
+    assert any(has_code(c, category) for c in o.get('category', []))
+    if fact['kind'] == 'vital':
+        assert ref(o.get('encounter')) == f"Encounter/{fact['encounter']}"
+        assert o.get('status') == fact['status']
+        assert same_instant(o.get('effectiveDateTime'), fact['date_analysis'])
+        if fact['measure'] == 'bp':
+            parts = {c['code']['coding'][0]['code']: c.get('valueQuantity')
+                     for c in o['component']}
+            for code, value in (('8480-6', fact['systolic']),
+                                ('8462-4', fact['diastolic'])):
+                if value is None:
+                    assert parts[code] is None
+                else:
+                    assert close(parts[code]['value'], value)
+                    assert parts[code]['code'] == 'mm[Hg]'
+        else:
+            vq = o['valueQuantity']
+            assert close(vq['value'], fact['result'])
+            assert vq['code'] == fact['unit_code']
+            assert vq['system'] == 'http://unitsofmeasure.org'
+        return
     if fact['result'] is not None:
         vq = o.get('valueQuantity', {})
         assert close(vq.get('value'), fact['result']), vq
@@ -848,10 +877,12 @@ def test_access_matrix_other_users(login):
             r = s.get(url(rtype), params={'_count': '1000'}, timeout=TIMEOUT)
             body = r.json() if r.content else {}
             if readable is None:
-                # Procedure merges three models: the server either refuses
-                # (403) or serves only the records of the readable models
-                visible = {x['id'] for x in RES[rtype]
-                           if model_readable(login, x['model'])}
+                # Procedure and Observation merge several models: the server
+                # either refuses (403) or serves only the records of the
+                # readable models
+                visible = {x['id'] for x in ALL_RES[rtype]
+                           if all(model_readable(login, m)
+                                  for m in fact_models(x))}
                 if r.status_code == 200:
                     ids = {e['resource']['id'] for e in body.get('entry', [])}
                     if ids != visible:
@@ -864,9 +895,9 @@ def test_access_matrix_other_users(login):
             elif readable:
                 if r.status_code != 200:
                     errors.append(f'{rtype}: {r.status_code}, expected 200')
-                elif body.get('total') != len(RES[rtype]):
+                elif body.get('total') != len(ALL_RES[rtype]):
                     errors.append(f'{rtype}: total {body.get("total")}, '
-                                  f'expected {len(RES[rtype])}')
+                                  f'expected {len(ALL_RES[rtype])}')
             elif r.status_code != 403 or \
                     body.get('resourceType') != 'OperationOutcome':
                 errors.append(f'{rtype}: {r.status_code} '

@@ -119,6 +119,18 @@ impl Policy {
                 return Err(Refusal::Rule((*m).to_owned()));
             }
         }
+        // A type gathering several models' rows: refused when the user gets none of them.
+        let sources: Vec<&FieldUse> = def
+            .fields
+            .iter()
+            .filter(|u| u.field.is_empty() && u.rows.is_some())
+            .collect();
+        if def.models.is_empty()
+            && let Some(first) = sources.first()
+            && sources.iter().all(|u| !self.can_see(u))
+        {
+            return Err(Refusal::Model(first.model.to_owned()));
+        }
         if let Some(u) = self.denied_uses(def).find(|u| u.required) {
             return Err(Refusal::Field(u.model.to_owned(), u.field.to_owned()));
         }

@@ -289,3 +289,33 @@ async fn summary_count_and_elements_in_searches() {
     assert_eq!(keys(&r), ["resourceType", "id", "meta", "birthDate"]);
     assert!(is_subsetted(&r));
 }
+
+/// The generated narrative summarises the record: a patient's headline is their official
+/// name, sex and birth date as GNU Health stores them.
+#[tokio::test]
+async fn narrative_headline_says_who_the_patient_is() {
+    let conn = rusqlite::Connection::open(&server().db_path)
+        .unwrap_or_else(|e| panic!("open demo db: {e}"));
+    let (id, name, gender, dob): (i64, String, String, String) = conn
+        .query_row(
+            "SELECT pa.id, \
+             trim(coalesce(n.prefix, '') || ' ' || n.given || ' ' || n.family || ' ' \
+                  || coalesce(n.suffix, '')), \
+             CASE p.gender WHEN 'm' THEN 'male' ELSE 'female' END, p.dob \
+             FROM gnuhealth_patient pa JOIN party_party p ON p.id = pa.party \
+             JOIN gnuhealth_person_name n ON n.party = p.id AND n.use = 'official' \
+             WHERE p.gender IN ('m', 'f') AND p.dob IS NOT NULL \
+             ORDER BY pa.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, p) = get(&format!("/Patient/{id}")).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["text"]["status"], "generated");
+    let div = p["text"]["div"].as_str().unwrap_or_default();
+    let headline = format!(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><b>{name}</b> ({gender}, {dob})</p><table>"
+    );
+    assert!(div.starts_with(&headline), "{div}");
+}

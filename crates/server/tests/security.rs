@@ -115,6 +115,10 @@ async fn field_access_leaves_elements_out_and_refuses_their_search_parameters() 
     let (status, patient) = get_as("nurse", "/Patient/1").await;
     assert_eq!(status, 200, "{patient}");
     assert!(patient.get("birthDate").is_some(), "{patient}");
+    let birth_date = patient["birthDate"].as_str().unwrap_or_default().to_owned();
+    let narrative =
+        |p: &serde_json::Value| p["text"]["div"].as_str().unwrap_or_default().to_owned();
+    assert!(narrative(&patient).contains(&birth_date), "{patient}");
 
     // Hide party.party.dob from nurses, as an administrator would in GNU Health.
     exec(
@@ -136,6 +140,9 @@ async fn field_access_leaves_elements_out_and_refuses_their_search_parameters() 
     let (_, patient) = get_as("nurse", "/Patient/1").await;
     let tags = patient["meta"]["tag"].to_string();
     assert!(tags.contains("SUBSETTED"), "{patient}");
+    // Nor in the narrative, generated from what is left.
+    assert!(narrative(&patient).contains("<b>"), "{patient}");
+    assert!(!narrative(&patient).contains(&birth_date), "{patient}");
     // Left out for two reasons (access rights and _elements), tagged once.
     let (_, patient) = get_as("nurse", "/Patient/1?_elements=name").await;
     let subsetted = patient["meta"]["tag"]

@@ -57,7 +57,7 @@ const FROM: &str = concat!(
     "c.excluded AS excluded, CAST(NULL AS INTEGER) AS patient, ",
     "CAST('laboratory' AS VARCHAR) AS category, CAST('lab' AS VARCHAR) AS code_kind, ",
     "CAST(NULL AS VARCHAR) AS measure, CAST(NULL AS VARCHAR) AS profile, ",
-    "CAST(NULL AS INTEGER) AS sys, CAST(NULL AS INTEGER) AS dia, ",
+    "CAST(NULL AS FLOAT) AS sys, CAST(NULL AS FLOAT) AS dia, ",
     "CAST(NULL AS TIMESTAMP) AS effective, CAST(NULL AS VARCHAR) AS vstatus, ",
     "CAST(NULL AS INTEGER) AS perf1, CAST(NULL AS INTEGER) AS perf2, ",
     "CAST(NULL AS VARCHAR) AS encounter, COALESCE(c.write_date, c.create_date) AS stamp ",
