@@ -5,8 +5,9 @@ XML says what the JSON says: each page and read is fetched in both formats, both
 parsed by the library, and the two models must be equal.
 
 Covers the CapabilityStatement, every page of every resource type it lists (up to a
-limit per type), one read per type, subset answers (_summary, _elements) and error
-OperationOutcomes. Exits 1 on any problem.
+limit per type), one read per type, Patient/[id]/$everything of the first patients,
+subset answers (_summary, _elements) and error OperationOutcomes. Exits 1 on any
+problem.
 
 Usage: xml_check.py BASE_URL LOGIN PASSWORD [MAX_PER_TYPE]
 """
@@ -115,6 +116,17 @@ def main():
             check(f"{base}/{t}/{urllib.parse.quote(first_id)}?_summary=true")
         check(f"{base}/{t}?_summary=true&_count=50")
         check(f"{base}/{t}?_summary=count")
+    # Patient/[id]/$everything of the first patients, every page.
+    patients = check(f"{base}/Patient?_count=3") or {}
+    for e in patients.get("entry", []):
+        url = f"{base}/Patient/{e['resource']['id']}/$everything?_count=50"
+        while url:
+            page = check(url)
+            if page is None:
+                break
+            counts["everything"] = counts.get("everything", 0) + len(page.get("entry", []))
+            url = next((l["url"] for l in page.get("link", []) if l["relation"] == "next"), None)
+    check(f"{base}/Patient/$everything", 400)
     check(f"{base}/Patient?_elements=name,birthDate&_count=50")
     check(f"{base}/Patient/0", 404)
     check(f"{base}/Patient?no-such-parameter=1", 400)

@@ -11,6 +11,16 @@ pub struct ResourceOffer {
     pub type_name: &'static str,
     pub interactions: &'static [&'static str],
     pub search_params: Vec<SearchParamOffer>,
+    pub operations: Vec<OperationOffer>,
+}
+
+/// An operation offered on a resource type (`$name`).
+pub struct OperationOffer {
+    pub name: &'static str,
+    /// Canonical URL of the OperationDefinition it implements.
+    pub definition: &'static str,
+    /// Markdown: how this server implements it.
+    pub documentation: Option<&'static str>,
 }
 
 /// One search parameter of a resource type.
@@ -57,10 +67,14 @@ pub struct Implementation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rest {
     pub mode: &'static str,
+    /// Markdown: what is true of the whole server (the code systems it emits).
+    pub documentation: Option<String>,
     pub security: Option<Security>,
     pub resource: Vec<RestResource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interaction: Vec<Interaction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compartment: Vec<&'static str>,
 }
 
 #[skip_serializing_none]
@@ -88,6 +102,16 @@ pub struct RestResource {
     pub conditional_delete: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub search_param: Vec<SearchParam>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operation: Vec<Operation>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, Serialize)]
+pub struct Operation {
+    pub name: &'static str,
+    pub definition: &'static str,
+    pub documentation: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +142,9 @@ pub const COMMON_SEARCH_PARAMS: &[(&str, &str, &str)] = &[
         "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
     ),
 ];
+
+/// R4's Patient compartment, which `GET /Patient/[id]/[type]` and `$everything` follow.
+pub const PATIENT_COMPARTMENT: &str = "http://hl7.org/fhir/CompartmentDefinition/patient";
 
 impl CapabilityStatement {
     /// The statement for a server offering `resources`.
@@ -158,6 +185,15 @@ impl CapabilityStatement {
                         documentation: p.documentation,
                     })
                     .collect(),
+                operation: r
+                    .operations
+                    .iter()
+                    .map(|o| Operation {
+                        name: o.name,
+                        definition: o.definition,
+                        documentation: o.documentation,
+                    })
+                    .collect(),
             })
             .collect();
         CapabilityStatement {
@@ -178,6 +214,7 @@ impl CapabilityStatement {
             format: vec!["json", "xml", crate::JSON_MIME, crate::XML_MIME],
             rest: vec![Rest {
                 mode: "server",
+                documentation: None,
                 security: Some(Security {
                     cors: Some(false),
                     service: vec![CodeableConcept::coded(
@@ -193,6 +230,12 @@ impl CapabilityStatement {
                 }),
                 resource,
                 interaction: Vec::new(),
+                compartment: resources
+                    .iter()
+                    .any(|r| r.type_name == "Patient")
+                    .then_some(PATIENT_COMPARTMENT)
+                    .into_iter()
+                    .collect(),
             }],
         }
     }

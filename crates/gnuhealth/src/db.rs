@@ -513,6 +513,8 @@ impl Database {
 
     /// Run a query and return all its rows.
     pub async fn query(&self, sql: &Sql) -> Result<Vec<Row>, DbError> {
+        // `RUST_LOG=gnuhealth::sql=debug` shows every statement: what a request costs.
+        tracing::debug!(target: "gnuhealth::sql", "{}", sql.text());
         match &*self.inner {
             Backend::Sqlite(_) => {
                 let sql = sql.clone();

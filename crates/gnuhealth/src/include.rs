@@ -150,7 +150,7 @@ pub async fn resolve(
 
 /// Of `ids` of type `target`, those the user may see (access rights and record rules),
 /// in one search; none when the type is refused to them.
-async fn visible(
+pub async fn visible(
     db: &Database,
     ctx: &Context,
     policy: &Arc<Policy>,

@@ -7,10 +7,12 @@
 pub mod access;
 pub mod db;
 pub mod demo;
+pub mod everything;
 pub mod include;
 pub mod registry;
 pub mod resources;
 pub mod rule;
 pub mod search;
 pub mod security;
+pub mod systems;
 pub mod tryton;

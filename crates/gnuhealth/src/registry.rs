@@ -77,10 +77,16 @@ pub fn offers() -> Vec<ResourceOffer> {
                 definition: Some(p.definition.to_owned()),
                 documentation: None,
             }));
+            let operations = if d.type_name == "Patient" {
+                vec![crate::everything::offer()]
+            } else {
+                Vec::new()
+            };
             ResourceOffer {
                 type_name: d.type_name,
                 interactions: INTERACTIONS,
                 search_params,
+                operations,
             }
         })
         .collect()

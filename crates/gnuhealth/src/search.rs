@@ -79,6 +79,10 @@ pub struct SearchRequest {
     pub sort: Vec<SortKey>,
     /// The user's access rights: their record rules restrict the rows.
     pub policy: Option<std::sync::Arc<crate::access::Policy>>,
+    /// Groups of parameters of which at least one must hold as a whole, AND-ed with
+    /// `params` (a search URL cannot say "this OR that"; `$everything` needs "no care
+    /// date, or one in the range").
+    pub either: Vec<Vec<(String, String)>>,
 }
 
 impl SearchRequest {
@@ -92,6 +96,7 @@ impl SearchRequest {
             count_total: true,
             sort: Vec::new(),
             policy: None,
+            either: Vec::new(),
         }
     }
 }
@@ -438,11 +443,31 @@ fn with_where(
 ) -> Result<bool, SearchError> {
     let policy = req.policy.as_deref();
     let rules = policy.is_some_and(|p| p.has_rules(def));
-    if def.filter.is_empty() && req.params.is_empty() && !rules {
+    if def.filter.is_empty() && req.params.is_empty() && req.either.is_empty() && !rules {
         return Ok(false);
     }
     sql.push(" WHERE ");
     conditions(sql, def, ctx, &req.params, policy, 0)?;
+    if !req.either.is_empty() {
+        sql.push(" AND (");
+        for (i, group) in req.either.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(");
+            for (j, (key, value)) in group.iter().enumerate() {
+                if j > 0 {
+                    sql.push(" AND ");
+                }
+                key_condition(sql, def, ctx, policy, key, value, 0)?;
+            }
+            if group.is_empty() {
+                sql.push("1 = 1");
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+    }
     Ok(true)
 }
 

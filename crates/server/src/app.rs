@@ -108,7 +108,7 @@ async fn not_found(uri: Uri) -> ApiError {
 }
 
 /// A FHIR answer in the negotiated format.
-fn fhir_response(status: StatusCode, body: Rendered) -> Response {
+pub(crate) fn fhir_response(status: StatusCode, body: Rendered) -> Response {
     let mut resp = (status, body.bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -122,16 +122,16 @@ fn fhir_response(status: StatusCode, body: Rendered) -> Response {
 }
 
 /// A rendered resource and its format.
-struct Rendered {
+pub(crate) struct Rendered {
     bytes: Vec<u8>,
     xml: bool,
 }
 
 /// Output options from `_format`, `_pretty`, `Accept`, `_summary` and `_elements`.
-struct Output {
+pub(crate) struct Output {
     pretty: bool,
     xml: bool,
-    subset: Subset,
+    pub(crate) subset: Subset,
 }
 
 const JSON_TYPES: &[&str] = &[
@@ -199,7 +199,10 @@ fn wants_xml(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Ap
 
 /// Format, indentation and the elements asked for; 406 for a format we cannot produce,
 /// 400 for an invalid `_summary`.
-fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Output, ApiError> {
+pub(crate) fn negotiate(
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Output, ApiError> {
     let xml = wants_xml(headers, query)?;
     let pretty = query.iter().any(|(k, v)| k == "_pretty" && v == "true");
     let mut subset = Subset::default();
@@ -223,7 +226,7 @@ fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Output, 
 
 /// A resource or Bundle in the negotiated format, its entries' resources (or itself)
 /// reduced to what `_summary`/`_elements` asked for.
-fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Rendered, ApiError> {
+pub(crate) fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Rendered, ApiError> {
     if !out.xml && out.subset.is_full() {
         let bytes = if out.pretty {
             serde_json::to_vec_pretty(value)
@@ -267,7 +270,7 @@ fn render<T: serde::Serialize>(value: &T, out: &Output) -> Result<Rendered, ApiE
     })
 }
 
-fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
@@ -420,7 +423,7 @@ pub(crate) async fn policy(
 }
 
 /// The user's access rights if they may use `def` at all, else 403.
-async fn require_read(
+pub(crate) async fn require_read(
     state: &AppState,
     principal: &Principal,
     def: &ResourceDef,
@@ -438,14 +441,14 @@ async fn require_read(
 /// What every resource goes through before it is sent: the elements the user may not see
 /// left out (and the resource marked a subset), then its narrative generated from what
 /// is left.
-fn redact(policy: &Policy, def: &ResourceDef, resource: &mut serde_json::Value) {
+pub(crate) fn redact(policy: &Policy, def: &ResourceDef, resource: &mut serde_json::Value) {
     if policy.redact(def, resource) {
         fhir::subset::mark_subsetted(resource);
     }
     fhir::narrative::add(resource);
 }
 
-fn context(state: &AppState) -> Context {
+pub(crate) fn context(state: &AppState) -> Context {
     Context {
         base_url: state.base_url.clone(),
     }
@@ -460,6 +463,12 @@ async fn instance_level(
     Path((type_name, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let def = resource_def(&type_name)?;
+    if let Some(operation) = id.strip_prefix('$') {
+        return Err(ApiError::BadRequest(format!(
+            "${operation} is not supported on all {type_name} resources: the server offers \
+             Patient/[id]/$everything, one patient at a time"
+        )));
+    }
     if method != Method::GET && method != Method::HEAD {
         return Err(ApiError::MethodNotAllowed(method.to_string()));
     }
@@ -560,18 +569,8 @@ async fn search_post(
     search(&state, def, &headers, &ext, query).await
 }
 
-/// The parameter that puts `def`'s resources in a patient's compartment (R4's Patient
-/// CompartmentDefinition: `patient`, else `subject`; the Patient itself by `_id`).
-fn compartment_param(def: &ResourceDef) -> Option<&'static str> {
-    if def.type_name == "Patient" {
-        return Some("_id");
-    }
-    ["patient", "subject"].into_iter().find(|name| {
-        gnuhealth::search::find_param(def, name).is_some_and(|p| p.targets.contains(&"Patient"))
-    })
-}
-
-/// `GET /Patient/[id]/[type]?…`: a search of `type` within the patient's compartment.
+/// `GET /Patient/[id]/[type]?…`: a search of `type` within the patient's compartment;
+/// `/Patient/[id]/$everything`: the whole compartment (`crate::everything`).
 async fn compartment(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -579,6 +578,7 @@ async fn compartment(
     ext: Extensions,
     uri: Uri,
     Path((owner, id, type_name)): Path<(String, String, String)>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     if owner != "Patient" {
         return Err(ApiError::NotFound(format!(
@@ -586,11 +586,14 @@ async fn compartment(
             uri.path()
         )));
     }
+    if type_name == "$everything" {
+        return crate::everything::everything(&state, method, &headers, &ext, &uri, id, body).await;
+    }
     let def = resource_def(&type_name)?;
     if method != Method::GET && method != Method::HEAD {
         return Err(ApiError::MethodNotAllowed(method.to_string()));
     }
-    let param = compartment_param(def).ok_or_else(|| {
+    let param = gnuhealth::everything::compartment_param(def).ok_or_else(|| {
         ApiError::BadRequest(format!("{type_name} is not in the Patient compartment"))
     })?;
     if !fhir::is_valid_id(&id) {
@@ -602,7 +605,7 @@ async fn compartment(
 }
 
 /// `Prefer: handling=lenient` asks us to ignore parameters we do not know.
-fn lenient(headers: &HeaderMap) -> bool {
+pub(crate) fn lenient(headers: &HeaderMap) -> bool {
     headers
         .get_all("prefer")
         .iter()
@@ -732,6 +735,7 @@ async fn search(
         count_total,
         sort,
         policy: Some(policy.clone()),
+        either: Vec::new(),
     };
     let ctx = context(state);
     let page = gnuhealth::search::search(&state.db, def, &ctx, &req).await?;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod everything;
 pub mod limits;
 pub mod transport;
 
@@ -32,13 +33,19 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         .await
         .map_err(|e| e.to_string())?;
     let base_url = cfg.base_url();
-    let capability = fhir::capability::CapabilityStatement::new(
+    let mut capability = fhir::capability::CapabilityStatement::new(
         &cfg.server_name,
         env!("CARGO_PKG_VERSION"),
         &base_url,
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         &gnuhealth::registry::offers(),
     );
+    if let Some(rest) = capability.rest.first_mut() {
+        let ctx = gnuhealth::resources::Context {
+            base_url: base_url.clone(),
+        };
+        rest.documentation = Some(gnuhealth::systems::documentation(&ctx));
+    }
     let capability = serde_json::to_vec(&capability).map_err(|e| e.to_string())?;
     let mut auth = auth::Authenticator::new(
         &secret,
