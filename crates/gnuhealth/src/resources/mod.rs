@@ -11,7 +11,9 @@ use serde_json::Value;
 use crate::db::{Database, DbError, Row};
 
 pub mod allergy_intolerance;
+pub mod appointment;
 pub mod condition;
+pub mod coverage;
 pub mod diagnostic_report;
 pub mod family_member_history;
 pub mod immunization;
@@ -25,6 +27,7 @@ pub mod patient;
 pub mod practitioner;
 pub mod practitioner_role;
 pub mod procedure;
+pub mod related_person;
 pub mod service_request;
 
 /// What a loader needs to know about the request beyond the ids.
@@ -234,6 +237,9 @@ pub struct Path {
     pub when: Option<&'static str>,
     /// For codes: the SQL expression of the text shown with the code (`:text` searches it).
     pub text: Option<&'static str>,
+    /// For references to several types: the one type this path refers to (a column of
+    /// patient ids next to one of practitioner ids); `None` when any of the targets.
+    pub target: Option<&'static str>,
 }
 
 /// How the stored value relates to the FHIR search value.
@@ -296,6 +302,7 @@ impl Path {
             value,
             when: None,
             text: None,
+            target: None,
         }
     }
     /// A value in child rows.
@@ -311,6 +318,7 @@ impl Path {
             value,
             when: None,
             text: None,
+            target: None,
         }
     }
     /// The same path, restricted by an extra condition.
@@ -326,6 +334,17 @@ impl Path {
             text: Some(expr),
             ..self
         }
+    }
+    /// The same reference path, holding ids of `type_name` only.
+    pub const fn target(self, type_name: &'static str) -> Path {
+        Path {
+            target: Some(type_name),
+            ..self
+        }
+    }
+    /// Whether this path may hold a reference to `type_name`.
+    pub fn refers_to(&self, type_name: &str) -> bool {
+        self.target.is_none_or(|t| t == type_name)
     }
 }
 

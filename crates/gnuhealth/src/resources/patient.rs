@@ -984,6 +984,9 @@ pub(crate) mod field_checks {
         "gnuhealth.patient.medication",
         "gnuhealth.prescription.line",
         "gnuhealth.vaccination",
+        "gnuhealth.appointment",
+        "gnuhealth.insurance",
+        "gnuhealth.family_member",
     ];
 
     fn is_name(s: &str) -> bool {
