@@ -55,6 +55,10 @@ pub(super) struct Flags {
     pub alcohol: bool,
     pub ex_alcoholic: bool,
     pub critical_info: Option<String>,
+    /// When the patient died, if they did.
+    pub death: Option<NaiveDateTime>,
+    /// The insurance in use (`current_insurance`).
+    pub current_insurance: Option<i64>,
 }
 
 /// When a record about something that happened at `event` was created.
@@ -205,6 +209,7 @@ pub(super) fn write_records(
     if let Some(at) = death {
         death_certificate(conn, site, dice, p, &diagnoses, at)?;
     }
+    flags.death = death;
     Ok(flags)
 }
 

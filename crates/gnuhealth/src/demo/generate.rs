@@ -189,11 +189,14 @@ pub(super) struct Ids {
     pub or_schedule: Seq,
     pub patient_procedure: Seq,
     pub family_disease: Seq,
+    pub appointment: Seq,
+    pub insurance: Seq,
     /// `ir_sequence` numbers (the last one used).
     pub seq_lab: Seq,
     pub seq_lab_request: Seq,
     pub seq_prescription: Seq,
     pub seq_surgery: Seq,
+    pub seq_appointment: Seq,
 }
 
 /// Seeded randomness with the few distributions the generator needs.

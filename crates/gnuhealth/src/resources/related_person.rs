@@ -13,7 +13,7 @@
 //! not towards each patient: the mother's partner is "Father" to her too. So every member
 //! is a v3 `FAMMEMB` (family member) with the role as text, and where the two roles
 //! settle it — a parent and a child, two children — the precise relation (`FTH`, `MTH`,
-//! `SON`, `DAU`, `BRO`, `SIS`) comes as a second relationship.
+//! `SONC`, `DAUC`, `BRO`, `SIS`) comes as a second relationship.
 
 use fhir::datatypes::{CodeableConcept, Coding, Identifier, Reference};
 use fhir::resources::related_person::RelatedPerson;
@@ -45,14 +45,14 @@ const RELATION_SQL: &str = "(CASE \
      WHEN 'father' THEN 'FTH' WHEN 'mother' THEN 'MTH' WHEN 'son' THEN 'BRO' \
      WHEN 'daughter' THEN 'SIS' END \
      WHEN LOWER(TRIM(pm.role)) IN ('father', 'mother') THEN CASE LOWER(TRIM(r.role)) \
-     WHEN 'son' THEN 'SON' WHEN 'daughter' THEN 'DAU' END END)";
+     WHEN 'son' THEN 'SONC' WHEN 'daughter' THEN 'DAUC' END END)";
 
 /// v3-RoleCode displays of the relations.
 const RELATIONS: &[(&str, &str)] = &[
     ("FTH", "father"),
     ("MTH", "mother"),
-    ("SON", "natural son"),
-    ("DAU", "natural daughter"),
+    ("SONC", "son"),
+    ("DAUC", "daughter"),
     ("BRO", "brother"),
     ("SIS", "sister"),
 ];
