@@ -163,9 +163,9 @@ def test_every_appointment_reads_as_stored(http):
         assert 'end' not in a
         assert a['_end']['extension'][0] == {
             'url': ABSENT, 'valueCode': 'unknown'}
-        actors = {p['id']: p['actor']['reference'] for p in a['participant']}
-        assert actors['patient'] == f"Patient/{fact['patient']}"
-        assert actors['practitioner'] == f"Practitioner/{fact['healthprof']}"
+        actors = [p['actor']['reference'] for p in a['participant']]
+        assert actors == [f"Patient/{fact['patient']}",
+                          f"Practitioner/{fact['healthprof']}"]
         assert all(p['status'] == 'accepted' for p in a['participant'])
         assert a['identifier'][0]['value'] == fact['name']
         assert a['identifier'][0]['system'].endswith('/sid/appointment')
@@ -245,11 +245,12 @@ def test_every_insurance_of_a_patient_is_a_coverage(http):
         codes = {x['code'] for x in c['type']['coding']}
         assert fact['type'] in codes
         assert ('PUBLICPOL' in codes) == (fact['type'] == 'state')
-        classes = {k['id']: k for k in c.get('class', [])}
+        classes = {k['type']['coding'][0]['code']: k
+                   for k in c.get('class', [])}
         if fact['plan']:
             assert classes['plan']['name'] == fact['plan']
         if fact['category']:
-            assert classes['category']['value'] == fact['category']
+            assert classes['class']['value'] == fact['category']
 
 
 @needs_insurances

@@ -45,8 +45,6 @@ pub struct Appointment {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppointmentParticipant {
-    /// Element id, naming which participant this is (`patient`, `practitioner`).
-    pub id: Option<&'static str>,
     pub actor: Option<Reference>,
     /// Required: `accepted | declined | tentative | needs-action`.
     pub status: &'static str,

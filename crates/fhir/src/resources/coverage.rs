@@ -37,8 +37,6 @@ pub struct Coverage {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CoverageClass {
-    /// Element id, naming which class this is (`plan`, `category`).
-    pub id: Option<&'static str>,
     /// Required.
     #[serde(rename = "type")]
     pub type_: CodeableConcept,

@@ -148,8 +148,7 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
     ],
     load,
     aliases: &[("gnuhealth.appointment", "r")],
-    // The participants carry element ids (`patient`, `practitioner`) so that each can be
-    // left out alone. Without a date no status but proposed or cancelled is valid, and
+    // Each participant can be left out alone, by its actor's type. Without a date no status but proposed or cancelled is valid, and
     // without the state no status at all.
     fields: &[
         FieldUse::required(
@@ -167,13 +166,13 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
         FieldUse::required(
             "gnuhealth.appointment",
             "patient",
-            &["participant[id=patient]"],
+            &["participant[actor.reference^=Patient/]"],
             &["patient", "actor"],
         ),
         FieldUse::new(
             "gnuhealth.appointment",
             "healthprof",
-            &["participant[id=practitioner]"],
+            &["participant[actor.reference^=Practitioner/]"],
             &["practitioner", "actor"],
         ),
         FieldUse::new(
@@ -223,14 +222,12 @@ async fn load_appointments(
         let mut participant = Vec::new();
         if let Some(patient) = row.opt_int(4) {
             participant.push(AppointmentParticipant {
-                id: Some("patient"),
                 actor: Some(Reference::to("Patient", patient, None)),
                 status: patient_status(state),
             });
         }
         if let Some(hp) = row.opt_int(5) {
             participant.push(AppointmentParticipant {
-                id: Some("practitioner"),
                 actor: Some(Reference::to("Practitioner", hp, None)),
                 status: practitioner_status(state),
             });

@@ -110,7 +110,8 @@ pub static COVERAGE: ResourceDef = ResourceDef {
     load,
     aliases: &[("gnuhealth.insurance", "r"), ("gnuhealth.patient", "pt")],
     // The status is constant. The insurer's name and PUID are read through `company`, the
-    // plan's name through `plan_id`.
+    // plan's name through `plan_id`. Plan and category are both classes: hiding one hides
+    // both.
     fields: &[
         FieldUse::required(
             "gnuhealth.insurance",
@@ -133,13 +134,8 @@ pub static COVERAGE: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.insurance", "member_since", &["period"], &[]),
         FieldUse::new("gnuhealth.insurance", "member_exp", &["period"], &[]),
-        FieldUse::new("gnuhealth.insurance", "plan_id", &["class[id=plan]"], &[]),
-        FieldUse::new(
-            "gnuhealth.insurance",
-            "category",
-            &["class[id=category]"],
-            &[],
-        ),
+        FieldUse::new("gnuhealth.insurance", "plan_id", &["class"], &[]),
+        FieldUse::new("gnuhealth.insurance", "category", &["class"], &[]),
         FieldUse::new("gnuhealth.patient", "current_insurance", &["order"], &[]),
     ],
 };
@@ -175,7 +171,6 @@ async fn load_coverages(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec
             let name = row.opt_text(10);
             if let Some(value) = row.opt_text(9).or_else(|| name.clone()) {
                 class.push(CoverageClass {
-                    id: Some("plan"),
                     type_: CodeableConcept::coded(CLASS_SYSTEM, "plan", Some("Plan".into())),
                     value,
                     name,
@@ -184,7 +179,6 @@ async fn load_coverages(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec
         }
         if let Some(category) = row.opt_text(11) {
             class.push(CoverageClass {
-                id: Some("category"),
                 type_: CodeableConcept::coded(CLASS_SYSTEM, "class", Some("Class".into())),
                 value: category,
                 name: None,

@@ -82,8 +82,9 @@ pub struct ResourceDef {
 pub struct FieldUse {
     pub model: &'static str,
     pub field: &'static str,
-    /// Paths of the elements: `a.b` descends (through arrays); `a[k=v]` / `a[k$=v]` are the
-    /// items of array `a` whose `k` equals / ends with `v`.
+    /// Paths of the elements: `a.b` descends (through arrays); `a[k=v]` / `a[k$=v]` /
+    /// `a[k^=v]` are the items of array `a` whose `k` (a key, or a path `k.j` into it)
+    /// equals / ends with / starts with `v`.
     pub elements: &'static [&'static str],
     pub params: &'static [&'static str],
     /// The elements are mandatory in R4: without the field the resource cannot be
