@@ -659,6 +659,16 @@ def export_family_members(pool):
             seen.add(o.party.id)
             for pt in Patient.search([('party', '=', o.party.id)]):
                 family, given = official_name(m.party)
+                party = m.party
+                telecom = [{'system': TELECOM_SYSTEM.get(cm.type, 'other'),
+                            'value': cm.value}
+                           for cm in sorted(party.contact_mechanisms,
+                                            key=lambda c: c.id)
+                           if cm.active and not cm.emergency]
+                cities = [a.city for a in party.addresses
+                          if a.active and a.city]
+                if party.du and party.du.address_city:
+                    cities.append(party.du.address_city)
                 out.append({
                     'id': f'{m.id}-{pt.id}', 'patient': str(pt.id),
                     'role': m.role, 'patient_role': o.role,
@@ -666,6 +676,7 @@ def export_family_members(pool):
                     'gender': GENDER.get(m.party.gender),
                     'dob': iso(m.party.dob), 'ref': m.party.ref,
                     'active': bool(m.party.active),
+                    'telecom': telecom, 'cities': sorted(set(cities)),
                 })
     return out
 

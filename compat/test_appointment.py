@@ -339,3 +339,20 @@ def test_related_person_search_parameters(http):
             RELATED, lambda f: f['gender'] == g)
     assert search(http, 'RelatedPerson', {'active': 'true'}) == where(
         RELATED, lambda f: f['active'])
+    assert any(f['telecom'] for f in RELATED.values())
+    assert any(f['cities'] for f in RELATED.values())
+    for f in RELATED.values():
+        for t in f['telecom']:
+            same = where(RELATED, lambda g: t in g['telecom'])
+            assert search(http, 'RelatedPerson', {
+                'telecom': f"{t['system']}|{t['value']}"}) == same
+            if t['system'] in ('phone', 'email'):
+                assert search(http, 'RelatedPerson',
+                              {t['system']: t['value']}) == where(
+                    RELATED, lambda g: any(
+                        x['value'] == t['value'] and x['system'] == t['system']
+                        for x in g['telecom']))
+        for city in f['cities']:
+            assert search(http, 'RelatedPerson',
+                          {'address-city:exact': city}) == where(
+                RELATED, lambda g: city in g['cities'])
