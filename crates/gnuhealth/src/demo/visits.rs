@@ -151,7 +151,7 @@ pub(super) fn write_insurances(
         _ => 0.15,
     };
     let private = dice.chance(private_chance);
-    let union = age >= 18 && age < 67 && dice.chance(0.04);
+    let union = (18..67).contains(&age) && dice.chance(0.04);
     let mut current = None;
     for (kind, wanted) in [
         (Kind::State, public),
