@@ -201,6 +201,16 @@ async fn appointment_participants_search_by_type() {
     let (status, _) = get(&format!("/Appointment?actor._id={hp}")).await;
     assert_eq!(status, 400);
 
+    // Reverse chains follow the path of the type they start from.
+    assert_eq!(
+        search("/Patient?_has:Appointment:actor:status=noshow").await,
+        sql_ids("SELECT DISTINCT patient FROM gnuhealth_appointment WHERE state = 'no_show'")
+    );
+    assert_eq!(
+        search("/Practitioner?_has:Appointment:actor:status=noshow").await,
+        sql_ids("SELECT DISTINCT healthprof FROM gnuhealth_appointment WHERE state = 'no_show'")
+    );
+
     // Includes bring the right type.
     let (status, page) = get(&format!(
         "/Appointment?patient={patient}&_include=Appointment:actor:Practitioner&_count=100"
