@@ -356,3 +356,15 @@ def test_related_person_search_parameters(http):
             assert search(http, 'RelatedPerson',
                           {'address-city:exact': city}) == where(
                 RELATED, lambda g: city in g['cities'])
+
+
+@pytest.mark.parametrize('rtype,models', [
+    ('Appointment', ['gnuhealth.appointment']),
+    ('Coverage', ['gnuhealth.insurance', 'gnuhealth.patient']),
+    ('RelatedPerson', ['gnuhealth.family_member', 'party.party',
+                       'gnuhealth.patient']),
+])
+def test_refused_without_model_access(http, rtype, models):
+    if readable(models):
+        pytest.skip(f'{USER} may read {rtype}')
+    get_json(http, rtype, expect=403)
