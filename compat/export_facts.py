@@ -612,6 +612,7 @@ def export_appointments(pool):
             'date': iso(a.appointment_date), 'patient': rid(a.patient),
             'healthprof': rid(a.healthprof),
             'specialty': a.speciality.code if a.speciality else None,
+            'consultation': a.consultations.code if a.consultations else None,
             'visit_type': a.visit_type, 'urgency': a.urgency,
             'comments': a.comments,
         })

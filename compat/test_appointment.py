@@ -170,6 +170,10 @@ def test_every_appointment_reads_as_stored(http):
         assert a['identifier'][0]['value'] == fact['name']
         assert a['identifier'][0]['system'].endswith('/sid/appointment')
         assert a['specialty'][0]['coding'][0]['code'] == fact['specialty']
+        service = [c['code'] for s in a.get('serviceType', [])
+                   for c in s.get('coding', [])]
+        assert service == ([fact['consultation']]
+                           if fact['consultation'] else [])
         assert a['priority'] == PRIORITY[fact['urgency']]
         code = VISIT_TYPE.get(fact['visit_type'])
         codes = [c['code'] for c in a['appointmentType'].get('coding', [])]
@@ -214,6 +218,12 @@ def test_appointment_search_parameters(http):
     for spec in {f['specialty'] for f in APPOINTMENTS.values()}:
         assert search(http, 'Appointment', {'specialty': spec}) == where(
             APPOINTMENTS, lambda f: f['specialty'] == spec)
+    for code in {f['consultation'] for f in APPOINTMENTS.values()} - {None}:
+        assert search(http, 'Appointment', {
+            'service-type': f'{FHIR_BASE}/CodeSystem/product|{code}'}) == where(
+                APPOINTMENTS, lambda f: f['consultation'] == code)
+    assert search(http, 'Appointment', {'service-type:missing': 'true'}) == \
+        where(APPOINTMENTS, lambda f: f['consultation'] is None)
     for code in ('FOLLOWUP', 'CHECKUP'):
         assert search(http, 'Appointment', {
             'appointment-type': f'{V2_0276}|{code}'}) == where(

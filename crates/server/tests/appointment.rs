@@ -80,6 +80,11 @@ async fn appointments_read_with_status_start_and_participants() {
         format!("Practitioner/{}", parts[2]).as_str()
     );
     assert_eq!(a["specialty"][0]["coding"][0]["code"], parts[3]);
+    let service = one(&format!(
+        "SELECT p.code FROM gnuhealth_appointment a JOIN product_product p ON p.id = a.consultations \
+         WHERE a.id = {id}"
+    ));
+    assert_eq!(a["serviceType"][0]["coding"][0]["code"], service.as_str());
     assert_eq!(a["start"], parts[4]);
     // No end is stored: it is sent as unknown, never made up.
     assert!(a.get("end").is_none());
@@ -280,6 +285,24 @@ async fn appointment_specialty_and_type() {
         )
         .await,
         appointments("a.visit_type = 'followup'")
+    );
+    let base = &common::server().base;
+    assert_eq!(
+        search(&format!(
+            "/Appointment?service-type={base}/CodeSystem/product|CONS-NURS"
+        ))
+        .await,
+        appointments(
+            "a.consultations IN (SELECT id FROM product_product WHERE code = 'CONS-NURS')"
+        )
+    );
+    assert!(!appointments("a.consultations IS NOT NULL").is_empty());
+    assert_eq!(
+        search("/Appointment?service-type:text=specialist").await,
+        appointments(
+            "a.consultations IN (SELECT p.id FROM product_product p \
+             JOIN product_template t ON t.id = p.template WHERE t.name LIKE 'Specialist%')"
+        )
     );
     assert_eq!(
         search("/Appointment?appointment-type=CHECKUP").await,

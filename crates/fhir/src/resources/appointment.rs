@@ -23,6 +23,8 @@ pub struct Appointment {
     pub status: &'static str,
     pub cancelation_reason: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_type: Vec<CodeableConcept>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub specialty: Vec<CodeableConcept>,
     pub appointment_type: Option<CodeableConcept>,
     /// iCalendar priority: 1 highest, 9 lowest, 0 undefined.

@@ -175,8 +175,8 @@ pub(super) struct Site {
     fallback: Vec<usize>,
     /// Next `product_template`/`product_product` id.
     next_product: Seq,
-    /// The insurers and their plans.
-    pub insurers: Vec<super::visits::Insurer>,
+    /// The insurers and their plans, the consultation services.
+    pub visits: super::visits::Catalogue,
 }
 
 impl Site {
@@ -276,7 +276,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
         sequence_used: SequenceUse::default(),
         fallback: Vec::new(),
         next_product: Seq::default(),
-        insurers: Vec::new(),
+        visits: super::visits::Catalogue::default(),
     };
     module_data(conn, &mut site)?;
     let mut clock = Clock {
@@ -289,7 +289,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
     formulary(conn, &mut site, &mut dice, &mut clock)?;
     lab_types(conn, &mut site, &mut dice, &mut clock)?;
     wards(conn, &mut site, clock.t)?;
-    super::visits::insurers(conn, &mut site, clock.t)?;
+    super::visits::catalogue(conn, &mut site, clock.t)?;
     Ok(site)
 }
 

@@ -1,4 +1,5 @@
-//! Visits and insurance: the site's insurers with their plans ([`insurers`]), and for each
+//! Visits and insurance: the site's insurers with their plans and its consultation
+//! services ([`catalogue`]), and for each
 //! patient their insurances ([`write_insurances`]) and appointments
 //! ([`write_appointments`]) — past ones mostly done, some missed or cancelled, a few
 //! upcoming ones booked or offered.
@@ -20,6 +21,22 @@ use super::site::{self, Role, Site};
 const APPOINTMENT_SEQUENCE: i64 = 5;
 /// Keys the patients' dice streams apart from the households'.
 const STREAM_KEY: u64 = 0x5715_1751_A55E_0000;
+
+/// The site's insurers and consultation services.
+#[derive(Default)]
+pub(super) struct Catalogue {
+    pub insurers: Vec<Insurer>,
+    /// `product_product` ids of [`CONSULTATIONS`], in its order.
+    pub consultations: Vec<i64>,
+}
+
+/// Consultation services (products of type service): code and name. Family doctors and
+/// paediatricians, specialists, nurses.
+const CONSULTATIONS: &[(&str, &str)] = &[
+    ("CONS-PC", "Primary care consultation"),
+    ("CONS-SPEC", "Specialist consultation"),
+    ("CONS-NURS", "Nursing consultation"),
+];
 
 /// An insurer of the site and its plans.
 pub(super) struct Insurer {
@@ -72,8 +89,9 @@ impl Kind {
 }
 
 /// The insurers (parties marked as insurance companies), each plan a product marked as
-/// insurance plan. Made at fixed times after `t` and without the dice.
-pub(super) fn insurers(conn: &Connection, site: &mut Site, t: NaiveDateTime) -> GenResult<()> {
+/// insurance plan, and the consultation services. Made at fixed times after `t` and
+/// without the dice.
+pub(super) fn catalogue(conn: &Connection, site: &mut Site, t: NaiveDateTime) -> GenResult<()> {
     let es = site.refs.country.get("ES").copied();
     let mut plan_id = 0;
     for (i, (name, code, kind, plans)) in INSURERS.iter().enumerate() {
@@ -115,11 +133,25 @@ pub(super) fn insurers(conn: &Connection, site: &mut Site, t: NaiveDateTime) -> 
             })?;
             ids.push(plan_id);
         }
-        site.insurers.push(Insurer {
+        site.visits.insurers.push(Insurer {
             party,
             kind: *kind,
             plans: ids,
         });
+    }
+    for (i, (code, name)) in CONSULTATIONS.iter().enumerate() {
+        let at = Stamp(t + TimeDelta::minutes(20 + i as i64));
+        let product = site.next_product_id();
+        insert!(conn, "product_template" {
+            "id": product, "active": true, "consumable": false, "create_date": at,
+            "create_uid": 1, "default_uom": 1, "name": *name, "type": "service",
+        })?;
+        insert!(conn, "product_product" {
+            "id": product, "active": true, "code": *code, "create_date": at, "create_uid": 1,
+            "template": product, "is_bed": false, "is_insurance_plan": false,
+            "is_medical_supply": false, "is_medicament": false, "is_vaccine": false,
+        })?;
+        site.visits.consultations.push(product);
     }
     Ok(())
 }
@@ -138,7 +170,7 @@ pub(super) fn write_insurances(
     dice: &mut Dice,
     p: &care::Patient,
 ) -> GenResult<Option<i64>> {
-    if p.unidentified || site.insurers.is_empty() {
+    if p.unidentified || site.visits.insurers.is_empty() {
         return Ok(None);
     }
     let age = age_on(p.dob, NOW.date());
@@ -161,11 +193,11 @@ pub(super) fn write_insurances(
         if !wanted {
             continue;
         }
-        let Some(insurer) = site.insurers.iter().position(|i| i.kind == kind) else {
+        let Some(insurer) = site.visits.insurers.iter().position(|i| i.kind == kind) else {
             continue;
         };
         let (party, plans) = {
-            let i = &site.insurers[insurer];
+            let i = &site.visits.insurers[insurer];
             (i.party, i.plans.clone())
         };
         let id = site.ids.insurance.next();
@@ -372,10 +404,18 @@ pub(super) fn write_appointments(
         } else {
             "outpatient"
         };
+        // The service booked: primary care, a specialist's or a nurse's consultation.
+        let service = match booking.role {
+            Role::Gp | Role::Pediatrician => 0,
+            Role::Nurse => 2,
+            _ => 1,
+        };
+        let consultation = site.visits.consultations.get(service).copied();
         let id = site.ids.appointment.next();
         insert!(conn, "gnuhealth_appointment" {
             "id": id, "appointment_date": Stamp(at), "appointment_type": kind,
             "checked_in_date": checked_in.map(Stamp), "comments": booking.comment,
+            "consultations": consultation,
             "create_date": Stamp(created), "create_uid": 1, "healthprof": staff,
             "institution": booking.institution, "insurance": insurance, "name": name,
             "patient": p.id, "speciality": specialty, "state": state, "urgency": urgency,

@@ -1,6 +1,8 @@
 //! Appointment ← `gnuhealth_appointment`: a patient's booking with a health professional
-//! (participants `patient` and `practitioner`), its number (`name`), state, start, medical
-//! specialty, visit type (appointmentType), urgency (priority) and comments.
+//! (participants `patient` and `practitioner`), its number (`name`), state, start, the
+//! consultation service booked (serviceType, a product), the medical specialty (R4's
+//! `specialty`: the practitioner's specialty the visit needs), visit type
+//! (appointmentType), urgency (priority) and comments.
 //!
 //! GNU Health books a start time and no end: R4 requires an end whenever there is a start
 //! (app-2) and both for every appointment but proposed, cancelled and waitlisted ones
@@ -17,6 +19,7 @@ use fhir::datatypes::{CodeableConcept, Coding, Identifier, PrimitiveExtensions, 
 use fhir::resources::appointment::{Appointment, AppointmentParticipant};
 use serde_json::Value;
 
+use super::medication::PRODUCT_SYSTEM;
 use super::practitioner::SPECIALTY_SYSTEM;
 use super::{
     Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
@@ -136,6 +139,18 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
             .text("s.name")],
         ),
         SearchParam::new(
+            "service-type",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Appointment-service-type",
+            &[Path::child(
+                "product_product sp JOIN product_template st ON st.id = sp.template",
+                "sp.id = r.consultations",
+                "sp.code",
+                Stored::Code(System::Local(PRODUCT_SYSTEM)),
+            )
+            .text("st.name")],
+        ),
+        SearchParam::new(
             "appointment-type",
             Kind::Token,
             "http://hl7.org/fhir/SearchParameter/Appointment-appointment-type",
@@ -183,6 +198,12 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
         ),
         FieldUse::new(
             "gnuhealth.appointment",
+            "consultations",
+            &["serviceType"],
+            &["service-type"],
+        ),
+        FieldUse::new(
+            "gnuhealth.appointment",
             "speciality",
             &["specialty"],
             &["specialty"],
@@ -210,9 +231,10 @@ async fn load_appointments(
     sql.push(
         "SELECT r.id, r.name, r.state, r.appointment_date, r.patient, r.healthprof, \
          s.code, s.name, r.visit_type, r.urgency, r.comments, r.create_date, \
-         COALESCE(r.write_date, r.create_date) \
+         COALESCE(r.write_date, r.create_date), sp.code, st.name \
          FROM gnuhealth_appointment r LEFT JOIN gnuhealth_specialty s ON s.id = r.speciality \
-         WHERE ",
+         LEFT JOIN product_product sp ON sp.id = r.consultations \
+         LEFT JOIN product_template st ON st.id = sp.template WHERE ",
     )
     .in_ids("r.id", ids);
     let mut out = Vec::new();
@@ -249,6 +271,9 @@ async fn load_appointments(
                 .collect(),
             status,
             cancelation_reason: cancelation_reason(state),
+            service_type: service_type(ctx, row.opt_text(13), row.opt_text(14))
+                .into_iter()
+                .collect(),
             specialty: row
                 .opt_text(6)
                 .map(|code| {
@@ -328,6 +353,25 @@ fn cancelation_reason(state: Option<&str>) -> Option<CodeableConcept> {
             }
             .to_owned(),
         ),
+    })
+}
+
+/// The consultation service: its product's name, coded by the product's code when it has
+/// one.
+fn service_type(
+    ctx: &Context,
+    code: Option<String>,
+    name: Option<String>,
+) -> Option<CodeableConcept> {
+    if code.is_none() && name.is_none() {
+        return None;
+    }
+    Some(CodeableConcept {
+        coding: code
+            .map(|c| Coding::new(&ctx.system(PRODUCT_SYSTEM), c, name.clone()))
+            .into_iter()
+            .collect(),
+        text: name,
     })
 }
 
