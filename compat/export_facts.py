@@ -35,7 +35,9 @@ Output (deterministic: no timestamps, sorted keys, records ordered by id):
 All FHIR ids and references are strings (Procedure ids are "surg-<id>",
 "op-<id>" and "pp-<id>"; Location ids "bu-", "unit-", "ward-", "bed-" and
 "or-<id>", under the top-level key "locations"; PractitionerRole under
-"practitioner_roles").  Dates are ISO "YYYY-MM-DD"; datetimes are naive
+"practitioner_roles"; appointments, the insurances of patients and family
+members (RelatedPerson ids "<member id>-<patient id>") under "appointments",
+"insurances" and "family_members").  Dates are ISO "YYYY-MM-DD"; datetimes are naive
 UTC "YYYY-MM-DDTHH:MM:SS" (what Tryton stores).  "fields" lists only the
 fields that have at least one applicable ir.model.field.access row; a field
 that is not listed is allowed.
@@ -103,6 +105,8 @@ ACCESS_MODELS = [
     'gnuhealth.patient.evaluation', 'gnuhealth.inpatient.registration',
     'gnuhealth.patient.ambulatory_care', 'gnuhealth.patient.rounding',
     'gnuhealth.secondary_condition', 'gnuhealth.diagnostic_hypothesis',
+    # Appointment, Coverage, RelatedPerson
+    'gnuhealth.appointment', 'gnuhealth.insurance', 'gnuhealth.family_member',
 ]
 ACCESS_USERS = SECURITY_USERS + ['nurse', 'labtech']
 
@@ -198,6 +202,10 @@ def main():
         # own keys: the checks of compat/test_location.py
         facts['locations'] = export_locations(pool)
         facts['practitioner_roles'] = export_practitioner_roles(pool)
+        # own keys: the checks of compat/test_appointment.py
+        facts['appointments'] = export_appointments(pool)
+        facts['insurances'] = export_insurances(pool)
+        facts['family_members'] = export_family_members(pool)
 
         User = pool.get('res.user')
         users = User.search([('login', 'in', SECURITY_USERS)],
@@ -795,6 +803,86 @@ def export_practitioner_roles(pool):
             'unit': rid(hp.institution_unit),
             'specialties': [s.specialty.code for s in specs],
         })
+    return out
+
+
+def export_appointments(pool):
+    """Every appointment with what its FHIR Appointment is made of."""
+    out = []
+    for a in pool.get('gnuhealth.appointment').search(
+            [], order=[('id', 'ASC')]):
+        out.append({
+            'id': str(a.id), 'name': a.name, 'state': a.state,
+            'date': iso(a.appointment_date), 'patient': rid(a.patient),
+            'healthprof': rid(a.healthprof),
+            'specialty': a.speciality.code if a.speciality else None,
+            'consultation': a.consultations.code if a.consultations else None,
+            'visit_type': a.visit_type, 'urgency': a.urgency,
+            'comments': a.comments,
+        })
+    return out
+
+
+def export_insurances(pool):
+    """The insurances of parties that are patients: the patient, number,
+    type, membership dates, insurer (name and PUID), plan (its product's
+    name), category, and whether it is the patient's current insurance."""
+    Patient = pool.get('gnuhealth.patient')
+    out = []
+    for i in pool.get('gnuhealth.insurance').search(
+            [], order=[('id', 'ASC')]):
+        patients = Patient.search([('party', '=', i.party.id)]) \
+            if i.party else []
+        if not patients:
+            continue
+        pt = patients[0]
+        out.append({
+            'id': str(i.id), 'patient': str(pt.id), 'number': i.number,
+            'type': i.insurance_type, 'since': iso(i.member_since),
+            'exp': iso(i.member_exp), 'insurer': i.company.name,
+            'insurer_ref': i.company.ref,
+            'plan': i.plan_id.product.template.name if i.plan_id else None,
+            'category': i.category,
+            'current': bool(pt.current_insurance
+                            and pt.current_insurance.id == i.id),
+        })
+    return out
+
+
+def export_family_members(pool):
+    """Each family member towards each patient of another member of the same
+    family (FHIR id "<member id>-<patient id>"): both roles, and the
+    member's person (names, gender, birth date, PUID, active)."""
+    Patient = pool.get('gnuhealth.patient')
+    out = []
+    for m in pool.get('gnuhealth.family_member').search(
+            [], order=[('id', 'ASC')]):
+        seen = set()
+        for o in sorted(m.family.members, key=lambda x: x.id):
+            if o.party.id == m.party.id or o.party.id in seen:
+                continue
+            seen.add(o.party.id)
+            for pt in Patient.search([('party', '=', o.party.id)]):
+                family, given = official_name(m.party)
+                party = m.party
+                telecom = [{'system': TELECOM_SYSTEM.get(cm.type, 'other'),
+                            'value': cm.value}
+                           for cm in sorted(party.contact_mechanisms,
+                                            key=lambda c: c.id)
+                           if cm.active and not cm.emergency]
+                cities = [a.city for a in party.addresses
+                          if a.active and a.city]
+                if party.du and party.du.address_city:
+                    cities.append(party.du.address_city)
+                out.append({
+                    'id': f'{m.id}-{pt.id}', 'patient': str(pt.id),
+                    'role': m.role, 'patient_role': o.role,
+                    'family': family, 'given': given,
+                    'gender': GENDER.get(m.party.gender),
+                    'dob': iso(m.party.dob), 'ref': m.party.ref,
+                    'active': bool(m.party.active),
+                    'telecom': telecom, 'cities': sorted(set(cities)),
+                })
     return out
 
 

@@ -14,7 +14,8 @@
 #      compat/test_location.py (Location and PractitionerRole reads and
 #      searches), compat/test_encounter.py (Encounter and the vital-sign
 #      Observations), compat/test_everything.py (Patient/[id]/$everything),
-#      compat/test_access.py (which also runs
+#      compat/test_appointment.py (Appointment, Coverage and RelatedPerson
+#      reads and searches), compat/test_access.py (which also runs
 #      `$BIN access`) and compat/test_throttle.py (sign-in throttling shared
 #      with trytond, through trytond's own code), stop the server
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
@@ -182,6 +183,11 @@ serve_and_test() {  # backend database-url facts tryton-conf
         run_pytest "test_everything[$backend]" "$LOGS/pytest-everything-$backend.log" \
         "$HERE/test_everything.py"
     printf '>>> TIMING test-everything-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
+    t0=$(date +%s.%N)
+    FHIR_BASE=http://127.0.0.1:$port FACTS=$facts \
+        run_pytest "test_appointment[$backend]" "$LOGS/pytest-appointment-$backend.log" \
+        "$HERE/test_appointment.py"
+    printf '>>> TIMING test-appointment-%s %.1f\n' "$backend" "$(echo "$(date +%s.%N) - $t0" | bc)"
     t0=$(date +%s.%N)
     FHIR_BASE=http://127.0.0.1:$port FACTS=$facts FHIR_SERVER_BIN=$BIN \
         FHIR_DATABASE=$db \

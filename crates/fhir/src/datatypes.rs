@@ -288,3 +288,22 @@ pub const SNOMED: &str = "http://snomed.info/sct";
 pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 /// LOINC.
 pub const LOINC: &str = "http://loinc.org";
+
+/// The extensions of a primitive element (its `_name` sibling in JSON), here only to say
+/// why a value R4 requires is absent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrimitiveExtensions {
+    pub extension: Vec<Extension>,
+}
+
+impl PrimitiveExtensions {
+    /// `data-absent-reason` with a code of its value set (`unknown`, `not-applicable`, …).
+    pub fn absent(reason: &str) -> Self {
+        PrimitiveExtensions {
+            extension: vec![Extension::new(
+                "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                ExtensionValue::Code(reason.to_owned()),
+            )],
+        }
+    }
+}

@@ -196,8 +196,20 @@ impl Policy {
 /// Remove the elements at `path` (syntax of [`FieldUse::elements`]); empty arrays and
 /// objects left behind go too, since FHIR JSON never carries them.
 fn remove_path(value: &mut Value, path: &str) -> bool {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
+    // A filter may hold dots (URLs, a key's path): the step ends at the first dot outside
+    // brackets.
+    let mut depth = 0usize;
+    let end = path.char_indices().find_map(|(i, c)| {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => return Some(i),
+            _ => {}
+        }
+        None
+    });
+    let (head, rest) = match end {
+        Some(i) => (&path[..i], Some(&path[i + 1..])),
         None => (path, None),
     };
     let Some(obj) = value.as_object_mut() else {
@@ -210,16 +222,23 @@ fn remove_path(value: &mut Value, path: &str) -> bool {
     let matches = |item: &Value| match filter {
         None => true,
         Some(f) => {
-            let (k, want, suffix) = match f.split_once("$=") {
-                Some((k, v)) => (k, v, true),
-                None => match f.split_once('=') {
-                    Some((k, v)) => (k, v, false),
+            let (k, op, want) = match (f.split_once("$="), f.split_once("^=")) {
+                (Some((k, v)), _) => (k, '$', v),
+                (None, Some((k, v))) => (k, '^', v),
+                (None, None) => match f.split_once('=') {
+                    Some((k, v)) => (k, '=', v),
                     None => return false,
                 },
             };
-            item.get(k)
+            // `k` may descend into objects: `actor.reference`.
+            k.split('.')
+                .try_fold(item, |node, step| node.get(step))
                 .and_then(Value::as_str)
-                .is_some_and(|s| if suffix { s.ends_with(want) } else { s == want })
+                .is_some_and(|s| match op {
+                    '$' => s.ends_with(want),
+                    '^' => s.starts_with(want),
+                    _ => s == want,
+                })
         }
     };
     let mut removed = false;
@@ -611,6 +630,23 @@ mod tests {
         assert!(remove_path(&mut v, "identifier[system$=/sid/passport]"));
         assert_eq!(v["identifier"].as_array().map(Vec::len), Some(1));
         assert!(remove_path(&mut v, "contact.telecom"));
+        // Filters on a key's path, by prefix, with dots inside the brackets.
+        let mut p = json!({"participant": [
+            {"actor": {"reference": "Patient/1"}, "status": "accepted"},
+            {"actor": {"reference": "Practitioner/2"}, "status": "accepted"},
+        ], "extension": [{"url": "http://a.b/c", "valueCode": "x"}, {"url": "d"}]});
+        assert!(remove_path(
+            &mut p,
+            "participant[actor.reference^=Practitioner/]"
+        ));
+        assert_eq!(p["participant"].as_array().map(Vec::len), Some(1));
+        assert_eq!(p["participant"][0]["actor"]["reference"], "Patient/1");
+        assert!(!remove_path(
+            &mut p,
+            "participant[actor.reference^=Practitioner/]"
+        ));
+        assert!(remove_path(&mut p, "extension[url=http://a.b/c]"));
+        assert_eq!(p["extension"], json!([{"url": "d"}]));
         assert_eq!(v["contact"], json!([{"name": {"text": "n"}}]));
         assert!(v.get("birthDate").is_none());
     }

@@ -188,7 +188,11 @@ async fn referred(
             continue;
         };
         let mut referenced = Vec::new();
-        for path in p.paths {
+        for path in p
+            .paths
+            .iter()
+            .filter(|path| path.refers_to(target.type_name))
+        {
             let mut sql = db.sql();
             sql.push("SELECT DISTINCT ")
                 .push(path.expr)

@@ -15,7 +15,9 @@ pub fn all() -> &'static [&'static ResourceDef] {
 
 static ALL: &[&ResourceDef] = &[
     &resources::allergy_intolerance::ALLERGY_INTOLERANCE,
+    &resources::appointment::APPOINTMENT,
     &resources::condition::CONDITION,
+    &resources::coverage::COVERAGE,
     &resources::diagnostic_report::DIAGNOSTIC_REPORT,
     &resources::encounter::ENCOUNTER,
     &resources::family_member_history::FAMILY_MEMBER_HISTORY,
@@ -30,6 +32,7 @@ static ALL: &[&ResourceDef] = &[
     &resources::practitioner::PRACTITIONER,
     &resources::practitioner_role::PRACTITIONER_ROLE,
     &resources::procedure::PROCEDURE,
+    &resources::related_person::RELATED_PERSON,
     &resources::service_request::SERVICE_REQUEST,
 ];
 

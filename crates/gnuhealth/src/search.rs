@@ -614,8 +614,13 @@ fn key_condition(
                     def.type_name
                 ))
             })?;
+        let paths: Vec<&Path> = reference
+            .paths
+            .iter()
+            .filter(|p| p.refers_to(def.type_name))
+            .collect();
         sql.push("(");
-        for (i, path) in reference.paths.iter().enumerate() {
+        for (i, path) in paths.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
             }
@@ -641,7 +646,7 @@ fn key_condition(
             conditions(sql, other, ctx, &inner_params, policy, depth + 1)?;
             sql.push(")");
         }
-        if reference.paths.is_empty() {
+        if paths.is_empty() {
             sql.push("1 = 0");
         }
         sql.push(")");
@@ -682,7 +687,13 @@ fn key_condition(
         };
         let rest_name = key_param(rest).unwrap_or_default();
         let target = reachable(target_name, policy, Some(&rest_name))?;
-        return any_path(sql, reference.paths, |sql, p| {
+        let paths: Vec<Path> = reference
+            .paths
+            .iter()
+            .filter(|p| p.refers_to(target_name))
+            .copied()
+            .collect();
+        return any_path(sql, &paths, |sql, p| {
             sql.push(p.expr)
                 .push(" IN (SELECT ")
                 .push(target.key)
@@ -1186,7 +1197,13 @@ fn reference_condition(
         return Ok(());
     }
     let int_id = r.id.parse::<i64>().ok();
-    any_path(sql, paths, |sql, p| {
+    // `Patient/5` is not practitioner 5 when the type has both in separate columns.
+    let paths: Vec<Path> = paths
+        .iter()
+        .filter(|p| r.resource_type.as_deref().is_none_or(|t| p.refers_to(t)))
+        .copied()
+        .collect();
+    any_path(sql, &paths, |sql, p| {
         match (p.value, int_id) {
             // A text id: the target's rows come from several tables (`Location/ward-3`).
             (Stored::Text, _) => {

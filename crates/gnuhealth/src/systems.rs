@@ -4,9 +4,9 @@
 //! from here; the tests check that every `system` the server emits is listed.
 
 use crate::resources::{
-    Context, diagnostic_report, encounter, location, medication, medication_request,
-    medication_statement, observation, organization, patient::sid, practitioner, procedure,
-    service_request, vital_signs,
+    Context, appointment, coverage, diagnostic_report, encounter, location, medication,
+    medication_request, medication_statement, observation, organization, patient::sid,
+    practitioner, procedure, service_request, vital_signs,
 };
 
 /// One of GNU Health's own systems: its path under the base URL and where its values come
@@ -127,6 +127,18 @@ const LOCAL: &[LocalSystem] = &[
         path: encounter::SESSION_SYSTEM,
         source: "nursing session codes (`gnuhealth_patient_ambulatory_care.name`)",
     },
+    LocalSystem {
+        path: appointment::APPOINTMENT_SID,
+        source: "appointment codes (`gnuhealth_appointment.name`)",
+    },
+    LocalSystem {
+        path: coverage::NUMBER_SID,
+        source: "insurance numbers (`gnuhealth_insurance.number`)",
+    },
+    LocalSystem {
+        path: coverage::TYPE_SYSTEM,
+        source: "insurance types (`gnuhealth_insurance.insurance_type`: state, labour_union, private)",
+    },
 ];
 
 /// Every local system, each once: the table above and the patients' alternative
@@ -223,6 +235,21 @@ pub const STANDARD: &[(&str, &str)] = &[
         "http://terminology.hl7.org/CodeSystem/organization-type",
         "organization type",
     ),
+    (appointment::STATUS_SYSTEM, "appointment status"),
+    (
+        appointment::APPOINTMENT_TYPE_SYSTEM,
+        "HL7 v2 table 0276: appointment type",
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+        "appointment cancellation reason",
+    ),
+    (coverage::STATUS_SYSTEM, "financial resource status"),
+    (
+        "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+        "coverage subscriber relationship",
+    ),
+    (coverage::CLASS_SYSTEM, "coverage class"),
     (
         "http://terminology.hl7.org/CodeSystem/v2-0074",
         "HL7 v2 table 0074: diagnostic service section",

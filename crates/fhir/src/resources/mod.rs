@@ -2,7 +2,9 @@
 //! elements GNU Health has data for, in R4 element order.
 
 pub mod allergy_intolerance;
+pub mod appointment;
 pub mod condition;
+pub mod coverage;
 pub mod diagnostic_report;
 pub mod encounter;
 pub mod family_member_history;
@@ -17,4 +19,5 @@ pub mod patient;
 pub mod practitioner;
 pub mod practitioner_role;
 pub mod procedure;
+pub mod related_person;
 pub mod service_request;

@@ -15,7 +15,7 @@ use super::clinical::{
     self, ALLERGIES, CAUSES_OF_DEATH, CHILDHOOD_SCHEDULE, CONDITIONS, Course, FAMILY_DISEASES,
     RELATIVES, SURGERIES, Sex, VACCINES,
 };
-use super::encounters::{Problem, write_encounters};
+use super::encounters::Problem;
 use super::generate::{Day, Dice, GenError, GenResult, NOW, Stamp, add_years, age_on, insert};
 use super::labs::{self, Episode, LabState};
 use super::names::Origin;
@@ -56,6 +56,14 @@ pub(super) struct Flags {
     pub alcohol: bool,
     pub ex_alcoholic: bool,
     pub critical_info: Option<String>,
+    /// When the patient died, if they did.
+    pub death: Option<NaiveDateTime>,
+    /// The insurance in use (`current_insurance`).
+    pub current_insurance: Option<i64>,
+    /// The conditions, for the encounters written after the appointments.
+    pub problems: Vec<Problem>,
+    /// The last day of the record (the day before today, or of death).
+    pub end: NaiveDate,
 }
 
 /// When a record about something that happened at `event` was created.
@@ -221,11 +229,13 @@ pub(super) fn write_records(
             }),
         })
         .collect();
-    write_encounters(conn, site, p, &problems, end)?;
+    flags.problems = problems;
+    flags.end = end;
     family_history(conn, site, dice, p, &diagnoses)?;
     if let Some(at) = death {
         death_certificate(conn, site, dice, p, &diagnoses, at)?;
     }
+    flags.death = death;
     Ok(flags)
 }
 

@@ -1,7 +1,8 @@
 //! Encounters with vital signs: the evaluation in which each condition was diagnosed
-//! (after registration), follow-up visits of chronic conditions, well-child and adult
-//! check-ups; a hospital stay around each surgery, with a nursing round a day and the
-//! wound check in a nursing session a week after discharge.
+//! (after registration), the evaluation of each appointment the patient kept (a follow-up
+//! of a chronic condition, a check-up…, by the appointment's professional, service and
+//! kind of visit); a hospital stay around each surgery, with a nursing round a day and
+//! the wound check in a nursing session a week after discharge.
 //!
 //! Vital signs are drawn in plausible ranges and shifted by what the patient has:
 //! hypertensives have higher pressures, diabetics high glucose and HbA1c, fever with an
@@ -45,13 +46,18 @@ struct Body {
 /// One visit with its vital signs, written as an evaluation.
 struct Visit<'a> {
     at: NaiveDateTime,
-    visit_type: &'static str,
+    visit_type: String,
     problem: Option<&'a Problem>,
     healthprof: i64,
-    institution: i64,
+    institution: Option<i64>,
     complaint: String,
     feverish: bool,
     others: Vec<&'a Problem>,
+    /// The appointment kept, with its kind of visit, urgency and specialty.
+    appointment: Option<i64>,
+    kind: String,
+    urgency: Option<String>,
+    specialty: Option<i64>,
 }
 
 pub(super) fn write_encounters(
@@ -60,6 +66,7 @@ pub(super) fn write_encounters(
     p: &Patient,
     problems: &[Problem],
     end: NaiveDate,
+    kept: &[i64],
 ) -> GenResult<()> {
     if p.unidentified {
         return Ok(());
@@ -105,10 +112,10 @@ pub(super) fn write_encounters(
     {
         visits.push(Visit {
             at: dice.clinic_time(d.diagnosed),
-            visit_type: "new",
+            visit_type: "new".into(),
             problem: Some(d),
             healthprof: d.healthprof,
-            institution: d.institution,
+            institution: Some(d.institution),
             complaint: if d.infectious {
                 "Fever and malaise".into()
             } else {
@@ -121,52 +128,62 @@ pub(super) fn write_encounters(
                 .filter(|c| c.id != d.id)
                 .take(2)
                 .collect(),
+            appointment: None,
+            kind: "outpatient".into(),
+            urgency: None,
+            specialty: None,
         });
     }
-    for d in &chronic {
-        let from = (end - TimeDelta::days(2 * 365)).max(d.diagnosed + TimeDelta::days(30));
-        if from > end {
+    // The appointments kept: a follow-up is about one of the chronic conditions.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, appointment_date, healthprof, institution, speciality, visit_type, \
+         urgency, appointment_type, comments FROM gnuhealth_appointment WHERE id = ?1",
+    )?;
+    for id in kept {
+        let row = stmt.query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })?;
+        let (date, healthprof, institution, specialty, visit_type, urgency, kind, comment) = row;
+        let Ok(at) = NaiveDateTime::parse_from_str(&date, "%Y-%m-%d %H:%M:%S") else {
+            continue;
+        };
+        if at.date() > end {
             continue;
         }
-        for _ in 0..dice.int(0, 2) {
-            let day = dice.date_between(from, end);
-            visits.push(Visit {
-                at: dice.clinic_time(day),
-                visit_type: "followup",
-                problem: Some(d),
-                healthprof: p.pcp,
-                institution: p.institution,
-                complaint: "Follow-up of a chronic condition".into(),
-                feverish: false,
-                others: chronic
-                    .iter()
-                    .copied()
-                    .filter(|c| c.id != d.id)
-                    .take(2)
-                    .collect(),
-            });
-        }
-    }
-    if p.showcase || dice.chance(if age < 14 { 0.5 } else { 0.25 }) {
-        let from = (end - TimeDelta::days(365)).max(p.registered.date());
-        if from <= end {
-            let visit_type = match (age, p.female) {
-                (..14, _) => "well_child",
-                (_, true) => "well_woman",
-                (_, false) => "well_man",
-            };
-            let day = dice.date_between(from, end);
-            visits.push(Visit {
-                at: dice.clinic_time(day),
-                visit_type,
-                problem: None,
-                healthprof: p.pcp,
-                institution: p.institution,
-                complaint: "Routine check-up".into(),
-                feverish: false,
-                others: chronic.clone(),
-            });
-        }
+        let visit_type = visit_type.unwrap_or_else(|| "followup".into());
+        let problem =
+            (visit_type == "followup" && !chronic.is_empty()).then(|| dice.pick(&chronic));
+        visits.push(Visit {
+            at: at + TimeDelta::minutes(dice.int(3, 15)),
+            complaint: comment.unwrap_or_else(|| match problem {
+                Some(_) => "Follow-up of a chronic condition".into(),
+                None => "Routine check-up".into(),
+            }),
+            problem,
+            visit_type,
+            healthprof: healthprof.unwrap_or(p.pcp),
+            institution,
+            feverish: false,
+            others: chronic
+                .iter()
+                .copied()
+                .filter(|c| problem.is_none_or(|d| d.id != c.id))
+                .take(2)
+                .collect(),
+            appointment: Some(*id),
+            kind: kind.unwrap_or_else(|| "outpatient".into()),
+            urgency,
+            specialty,
+        });
     }
     visits.sort_by_key(|v| v.at);
     for v in &visits {
@@ -279,11 +296,17 @@ fn write_evaluation(
         [total, hdl, ldl, tag].map(|x| x.round() as i64)
     });
     let gcs = (v.problem.is_none() && !child && dice.chance(0.3)).then_some(15);
-    let specialty = site
-        .refs
-        .specialty
-        .get(if child { "PEDIATRICS" } else { "FAMILY" })
-        .copied();
+    let specialty = v.specialty.or_else(|| {
+        site.refs
+            .specialty
+            .get(if child { "PEDIATRICS" } else { "FAMILY" })
+            .copied()
+    });
+    let urgency = match &v.urgency {
+        Some(u) => u.as_str(),
+        None if v.feverish && dice.chance(0.2) => "b",
+        None => "a",
+    };
     let waist = (!child && v.visit_type != "new" && dice.chance(0.5))
         .then(|| round(body.bmi * 3.4 + dice.normal(6.0, 4.0), 1));
     let hip = waist.map(|w| round(w / dice.uniform(0.82, 0.98), 1));
@@ -291,8 +314,8 @@ fn write_evaluation(
         "id": id, "code": format!("EVAL {}/{number:06}", chrono::Datelike::year(&created)),
         "create_date": Stamp(created), "create_uid": 1, "patient": p.id,
         "evaluation_start": Stamp(v.at), "evaluation_endtime": ended.then_some(Stamp(finish)),
-        "evaluation_type": "outpatient", "visit_type": v.visit_type,
-        "urgency": if v.feverish && dice.chance(0.2) { "b" } else { "a" },
+        "evaluation_type": v.kind.as_str(), "visit_type": v.visit_type.as_str(),
+        "urgency": urgency, "appointment": v.appointment,
         "state": state, "healthprof": v.healthprof,
         "signed_by": (state == "signed").then_some(v.healthprof), "institution": v.institution,
         "specialty": specialty, "related_condition": v.problem.map(|d| d.id),

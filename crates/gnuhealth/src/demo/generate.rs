@@ -195,6 +195,8 @@ pub(super) struct Ids {
     pub inpatient_registration: Seq,
     pub rounding: Seq,
     pub ambulatory_care: Seq,
+    pub appointment: Seq,
+    pub insurance: Seq,
     /// `ir_sequence` numbers (the last one used).
     pub seq_lab: Seq,
     pub seq_lab_request: Seq,
@@ -204,6 +206,7 @@ pub(super) struct Ids {
     pub seq_inpatient: Seq,
     pub seq_rounding: Seq,
     pub seq_ambulatory: Seq,
+    pub seq_appointment: Seq,
 }
 
 /// Seeded randomness with the few distributions the generator needs.

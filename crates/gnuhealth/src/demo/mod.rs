@@ -5,7 +5,7 @@
 //! centres, their health professionals, and patients living in households across the
 //! islands, each with names, addresses, telecoms, identifiers, conditions and allergies,
 //! lab reports, vaccinations, medications and prescriptions, surgeries and family
-//! history. The same options always give byte-identical tables.
+//! history, insurances and appointments. The same options always give byte-identical tables.
 //!
 //! The database is built in `<path>.tmp` in one transaction and renamed at the end, so an
 //! interrupted run never leaves a half-built database behind; an existing GNU Health
@@ -23,6 +23,7 @@ mod shipped;
 mod site;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -620,7 +620,18 @@ pub(super) fn write_household(
             blood: blood_group(dice, p),
             showcase: id == 1,
         };
-        let flags = care::write_records(conn, site, dice, &ctx)?;
+        let mut flags = care::write_records(conn, site, dice, &ctx)?;
+        let mut visits = super::visits::dice(site, id);
+        flags.current_insurance = super::visits::write_insurances(conn, site, &mut visits, &ctx)?;
+        let done = super::visits::write_appointments(
+            conn,
+            site,
+            &mut visits,
+            &ctx,
+            flags.current_insurance,
+            flags.death,
+        )?;
+        super::encounters::write_encounters(conn, site, &ctx, &flags.problems, flags.end, &done)?;
         write_patient(conn, dice, &ctx, p, family, &flags, age)?;
     }
     Ok(())
@@ -901,6 +912,7 @@ fn write_patient(
         "crit_cognitive": flags.cognitive, "crit_dbt": flags.diabetes, "crit_hbp": flags.hypertension,
         "crit_immuno": false, "crit_mental": flags.mental, "crit_nutrition": false,
         "crit_social": false, "critical_info": flags.critical_info.as_deref(),
+        "current_insurance": flags.current_insurance,
         "family": family, "general_info": general, "party": ctx.party,
         "primary_care_doctor": ctx.pcp, "rh": rh,
         "alcohol": alcohol, "alcohol_wine_number": alcohol.then(|| dice.int(1, 3)),

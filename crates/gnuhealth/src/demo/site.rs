@@ -177,6 +177,8 @@ pub(super) struct Site {
     fallback: Vec<usize>,
     /// Next `product_template`/`product_product` id.
     next_product: Seq,
+    /// The insurers and their plans, the consultation services.
+    pub visits: super::visits::Catalogue,
 }
 
 impl Site {
@@ -188,6 +190,11 @@ impl Site {
             _ => self.any_role.get(&role).unwrap_or(&self.fallback),
         };
         &self.staff[dice.pick(pool)]
+    }
+
+    /// A new `product_template`/`product_product` id.
+    pub fn next_product_id(&mut self) -> i64 {
+        self.next_product.next()
     }
 }
 
@@ -272,6 +279,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
         sequence_used: SequenceUse::default(),
         fallback: Vec::new(),
         next_product: Seq::default(),
+        visits: super::visits::Catalogue::default(),
     };
     module_data(conn, &mut site)?;
     let mut clock = Clock {
@@ -284,6 +292,7 @@ pub(super) fn build(conn: &Connection, opts: &DemoOptions) -> GenResult<Site> {
     formulary(conn, &mut site, &mut dice, &mut clock)?;
     lab_types(conn, &mut site, &mut dice, &mut clock)?;
     wards(conn, &mut site, clock.t)?;
+    super::visits::catalogue(conn, &mut site, clock.t)?;
     Ok(site)
 }
 
@@ -1177,7 +1186,14 @@ pub(super) fn write_sequences(conn: &Connection, site: &Site) -> GenResult<()> {
             6,
             ids.seq_prescription.last(),
         ),
-        (5, "Appointment", Some("APP ${year}/"), 0, 7, 0),
+        (
+            5,
+            "Appointment",
+            Some("APP ${year}/"),
+            0,
+            7,
+            ids.seq_appointment.last(),
+        ),
         (6, "Imaging Test", Some("TEST"), 3, 8, 0),
         (7, "Imaging Test Request", None, 3, 9, 0),
         (8, "Lab Test", Some("TEST"), 3, 10, ids.seq_lab.last()),

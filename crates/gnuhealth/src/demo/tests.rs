@@ -112,6 +112,9 @@ fn expected_row_counts(conn: &Connection) {
         "party_contact_mechanism",
         "gnuhealth_person_alternative_identification",
         "gnuhealth_du",
+        "gnuhealth_appointment",
+        "gnuhealth_insurance",
+        "gnuhealth_insurance_plan",
     ] {
         assert!(
             count(conn, &format!("SELECT COUNT(*) FROM {table}")) > 0,
@@ -154,6 +157,12 @@ fn references_resolve(conn: &Connection) {
         "SELECT COUNT(*) FROM party_party_lang l LEFT JOIN ir_lang i ON i.id = l.lang WHERE l.lang IS NOT NULL AND i.id IS NULL",
         "SELECT COUNT(*) FROM party_party WHERE deceased = 1 AND death_certificate IS NULL",
         "SELECT COUNT(*) FROM gnuhealth_lab_test_critearea c LEFT JOIN gnuhealth_lab_test_units u ON u.id = c.units WHERE c.units IS NOT NULL AND u.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_appointment a LEFT JOIN gnuhealth_patient p ON p.id = a.patient LEFT JOIN gnuhealth_healthprofessional h ON h.id = a.healthprof LEFT JOIN gnuhealth_specialty s ON s.id = a.speciality LEFT JOIN gnuhealth_institution i ON i.id = a.institution WHERE p.id IS NULL OR h.id IS NULL OR s.id IS NULL OR i.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_appointment a LEFT JOIN gnuhealth_insurance i ON i.id = a.insurance JOIN gnuhealth_patient p ON p.id = a.patient WHERE a.insurance IS NOT NULL AND (i.id IS NULL OR i.party != p.party)",
+        "SELECT COUNT(*) FROM gnuhealth_insurance i LEFT JOIN party_party c ON c.id = i.company LEFT JOIN gnuhealth_insurance_plan pl ON pl.id = i.plan_id LEFT JOIN gnuhealth_patient p ON p.party = i.party WHERE c.is_insurance_company != 1 OR pl.company != i.company OR p.id IS NULL",
+        "SELECT COUNT(*) FROM gnuhealth_patient p LEFT JOIN gnuhealth_insurance i ON i.id = p.current_insurance WHERE p.current_insurance IS NOT NULL AND (i.party != p.party OR i.member_exp <= '2026-01-01')",
+        "SELECT COUNT(*) FROM (SELECT company, number FROM gnuhealth_insurance GROUP BY company, number HAVING COUNT(*) > 1)",
+        "SELECT COUNT(*) FROM (SELECT name FROM gnuhealth_appointment WHERE name IS NOT NULL GROUP BY name HAVING COUNT(*) > 1)",
     ];
     for sql in checks {
         assert_eq!(count(conn, sql), 0, "{sql}");
@@ -329,6 +338,7 @@ fn generated_database_is_consistent() {
     demo_user_password_verifies(&conn);
     security_rows_are_consistent_and_let_the_demo_user_read(&conn);
     nothing_happens_after_death_or_before_birth(&conn);
+    appointments_follow_the_clock(&conn);
 }
 
 #[test]
@@ -442,6 +452,7 @@ fn nothing_happens_after_death_or_before_birth(conn: &Connection) {
         ("gnuhealth_lab", "date_requested"),
         ("gnuhealth_prescription_order", "prescription_date"),
         ("gnuhealth_patient_medication", "start_treatment"),
+        ("gnuhealth_appointment", "appointment_date"),
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} x {dead} WHERE x.{column} > dc.dod");
         assert_eq!(count(conn, &sql), 0, "{table} after death");
@@ -454,4 +465,46 @@ fn nothing_happens_after_death_or_before_birth(conn: &Connection) {
     let running =
         format!("SELECT COUNT(*) FROM gnuhealth_patient_medication x {dead} WHERE x.is_active = 1");
     assert_eq!(count(conn, &running), 0);
+}
+
+/// Past appointments were kept, missed or cancelled; upcoming ones are booked or offered,
+/// and only those have no number.
+fn appointments_follow_the_clock(conn: &Connection) {
+    let now = "'2026-01-01 09:00:00'";
+    for (sql, what) in [
+        (
+            format!(
+                "SELECT COUNT(*) FROM gnuhealth_appointment WHERE appointment_date < {now} AND state IN ('confirmed', 'free')"
+            ),
+            "past and still open",
+        ),
+        (
+            format!(
+                "SELECT COUNT(*) FROM gnuhealth_appointment WHERE appointment_date > {now} AND state NOT IN ('confirmed', 'free')"
+            ),
+            "upcoming and closed",
+        ),
+        (
+            "SELECT COUNT(*) FROM gnuhealth_appointment WHERE (name IS NULL) != (state = 'free')"
+                .to_owned(),
+            "numbering",
+        ),
+        (
+            "SELECT COUNT(*) FROM gnuhealth_appointment WHERE create_date > appointment_date"
+                .to_owned(),
+            "booked after the visit",
+        ),
+    ] {
+        assert_eq!(count(conn, &sql), 0, "{what}");
+    }
+    for state in [
+        "done",
+        "no_show",
+        "user_cancelled",
+        "center_cancelled",
+        "confirmed",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM gnuhealth_appointment WHERE state = '{state}'");
+        assert!(count(conn, &sql) > 0, "no {state} appointment");
+    }
 }

@@ -11,7 +11,9 @@ use serde_json::Value;
 use crate::db::{Database, DbError, Row};
 
 pub mod allergy_intolerance;
+pub mod appointment;
 pub mod condition;
+pub mod coverage;
 pub mod diagnostic_report;
 pub mod encounter;
 pub mod family_member_history;
@@ -26,6 +28,7 @@ pub mod patient;
 pub mod practitioner;
 pub mod practitioner_role;
 pub mod procedure;
+pub mod related_person;
 pub mod service_request;
 pub mod vital_signs;
 
@@ -87,8 +90,9 @@ pub struct ResourceDef {
 pub struct FieldUse {
     pub model: &'static str,
     pub field: &'static str,
-    /// Paths of the elements: `a.b` descends (through arrays); `a[k=v]` / `a[k$=v]` are the
-    /// items of array `a` whose `k` equals / ends with `v`.
+    /// Paths of the elements: `a.b` descends (through arrays); `a[k=v]` / `a[k$=v]` /
+    /// `a[k^=v]` are the items of array `a` whose `k` (a key, or a path `k.j` into it)
+    /// equals / ends with / starts with `v`.
     pub elements: &'static [&'static str],
     pub params: &'static [&'static str],
     /// The elements are mandatory in R4: without the field the resource cannot be
@@ -256,6 +260,9 @@ pub struct Path {
     pub when: Option<&'static str>,
     /// For codes: the SQL expression of the text shown with the code (`:text` searches it).
     pub text: Option<&'static str>,
+    /// For references to several types: the one type this path refers to (a column of
+    /// patient ids next to one of practitioner ids); `None` when any of the targets.
+    pub target: Option<&'static str>,
 }
 
 /// How the stored value relates to the FHIR search value.
@@ -318,6 +325,7 @@ impl Path {
             value,
             when: None,
             text: None,
+            target: None,
         }
     }
     /// A value in child rows.
@@ -333,6 +341,7 @@ impl Path {
             value,
             when: None,
             text: None,
+            target: None,
         }
     }
     /// The same path, restricted by an extra condition.
@@ -348,6 +357,17 @@ impl Path {
             text: Some(expr),
             ..self
         }
+    }
+    /// The same reference path, holding ids of `type_name` only.
+    pub const fn target(self, type_name: &'static str) -> Path {
+        Path {
+            target: Some(type_name),
+            ..self
+        }
+    }
+    /// Whether this path may hold a reference to `type_name`.
+    pub fn refers_to(&self, type_name: &str) -> bool {
+        self.target.is_none_or(|t| t == type_name)
     }
 }
 

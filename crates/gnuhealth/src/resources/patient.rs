@@ -991,6 +991,9 @@ pub(crate) mod field_checks {
         "gnuhealth.patient.rounding",
         "gnuhealth.secondary_condition",
         "gnuhealth.diagnostic_hypothesis",
+        "gnuhealth.appointment",
+        "gnuhealth.insurance",
+        "gnuhealth.family_member",
     ];
 
     fn is_name(s: &str) -> bool {
@@ -1020,11 +1023,11 @@ pub(crate) mod field_checks {
                 let Some(filter) = filter.strip_suffix(']') else {
                     return false;
                 };
-                let (k, v) = match filter.split_once("$=") {
-                    Some(kv) => kv,
-                    None => filter.split_once('=').unwrap_or(("", "")),
+                let (k, v) = match (filter.split_once("$="), filter.split_once("^=")) {
+                    (Some(kv), _) | (None, Some(kv)) => kv,
+                    (None, None) => filter.split_once('=').unwrap_or(("", "")),
                 };
-                is_name(key) && is_name(k) && !v.is_empty()
+                is_name(key) && k.split('.').all(is_name) && !v.is_empty()
             }
         })
     }
@@ -1077,6 +1080,7 @@ pub(crate) mod field_checks {
         assert!(is_path("birthDate"));
         assert!(is_path("extension[url=http://a.b/c].extension[url=start]"));
         assert!(is_path("identifier[system$=/sid/puid]"));
+        assert!(is_path("participant[actor.reference^=Patient/]"));
         assert!(!is_path("identifier[system$=/sid/puid"));
         assert!(!is_path("a..b"));
         assert!(!is_path("a[=x]"));

@@ -794,22 +794,27 @@ mod tests {
         conn.execute_batch(
             "CREATE TABLE gnuhealth_surgery (id INTEGER, patient INTEGER, main_procedure INTEGER, \
              surgical_intervention INTEGER, surgery_date TEXT, state TEXT, surgeon INTEGER, \
-             anesthetist INTEGER, pathology INTEGER, code TEXT, write_date TEXT, create_date TEXT);
+             anesthetist INTEGER, pathology INTEGER, code TEXT, write_date TEXT, create_date TEXT, \
+             admission INTEGER);
              CREATE TABLE gnuhealth_operation (id INTEGER, surgery INTEGER, procedure INTEGER, \
              write_date TEXT, create_date TEXT);
              CREATE TABLE gnuhealth_patient_procedure (id INTEGER, patient INTEGER, \
-             procedure INTEGER, pdate TEXT, ctx TEXT, write_date TEXT, create_date TEXT);
+             procedure INTEGER, pdate TEXT, ctx TEXT, write_date TEXT, create_date TEXT, \
+             reference TEXT);
              INSERT INTO gnuhealth_surgery VALUES (1, 1, NULL, NULL, '2024-02-11 22:15:00', \
-             'signed', 2, 1, 5, 'SRG-1', NULL, '2024-02-12 00:00:00');
+             'signed', 2, 1, 5, 'SRG-1', NULL, '2024-02-12 00:00:00', 6);
              INSERT INTO gnuhealth_operation VALUES (4, 1, 9, NULL, '2024-02-11 00:00:00');
              INSERT INTO gnuhealth_patient_procedure VALUES (3, 1, 8, '2024-05-06 08:40:00', \
-             'evaluation', NULL, '2024-05-06 09:00:00');",
+             'evaluation', NULL, '2024-05-06 09:00:00', 'gnuhealth.patient.evaluation,7');",
         )?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT r.fhir_id, r.procedure_id, r.status, r.stamp FROM {FROM} ORDER BY r.fhir_id"
+            "SELECT r.fhir_id, r.procedure_id, r.status, r.stamp, r.encounter FROM {FROM} \
+             ORDER BY r.fhir_id"
         ))?;
-        let rows: Vec<(String, i64, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        let rows: Vec<(String, i64, String, String, String)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<Result<_, _>>()?;
         assert_eq!(
             rows,
@@ -818,19 +823,22 @@ mod tests {
                     "op-4".into(),
                     9,
                     "completed".into(),
-                    "2024-02-12 00:00:00".into()
+                    "2024-02-12 00:00:00".into(),
+                    "inp-6".into()
                 ),
                 (
                     "pp-3".into(),
                     8,
                     "completed".into(),
-                    "2024-05-06 09:00:00".into()
+                    "2024-05-06 09:00:00".into(),
+                    "eval-7".into()
                 ),
                 (
                     "surg-1".into(),
                     9,
                     "completed".into(),
-                    "2024-02-12 00:00:00".into()
+                    "2024-02-12 00:00:00".into(),
+                    "inp-6".into()
                 ),
             ]
         );
