@@ -73,6 +73,7 @@ SECURITY_MODELS = [
     'gnuhealth.prescription.line', 'gnuhealth.prescription.order',
     'gnuhealth.patient.evaluation', 'gnuhealth.inpatient.registration',
     'gnuhealth.patient.ambulatory_care', 'gnuhealth.patient.rounding',
+    'gnuhealth.appointment', 'gnuhealth.insurance', 'gnuhealth.family_member',
 ]
 SECURITY_USERS = ['admin', 'abetz', 'fhir_reader', 'frontdesk', 'nogroup']
 

@@ -29,7 +29,12 @@ FHIR_JSON = 'application/fhir+json'
 COMPARTMENT = ['Condition', 'Observation', 'DiagnosticReport', 'Procedure',
                'FamilyMemberHistory', 'MedicationStatement', 'Immunization',
                'ServiceRequest', 'MedicationRequest', 'AllergyIntolerance',
-               'Encounter']
+               'Encounter', 'Appointment', 'Coverage', 'RelatedPerson']
+
+# the models behind the types kept under their own facts keys
+OWN_KEYS = {'Appointment': ('appointments', 'gnuhealth.appointment'),
+            'Coverage': ('insurances', 'gnuhealth.insurance'),
+            'RelatedPerson': ('family_members', 'gnuhealth.family_member')}
 
 
 def compartment_facts(login):
@@ -41,6 +46,8 @@ def compartment_facts(login):
     out['AllergyIntolerance'] = FACTS['allergies']
     out['Encounter'] = [e for e in FACTS['encounters']
                         if model_readable(login, e['model'])]
+    for t, (key, model) in OWN_KEYS.items():
+        out[t] = FACTS.get(key, []) if model_readable(login, model) else []
     return out
 
 # Resources outside the compartment, by type: the ids the facts know.
