@@ -38,6 +38,20 @@ for (const r of meta.body.rest[0].resource) {
   }
   counts[r.type] = n;
 }
+// Searches whose results the per-type walk may not reach (it stops at MAX_PER_TYPE):
+// every kind of Observation besides the lab results.
+for (const q of ['category=vital-signs', 'category=exam', 'category=survey', 'code=http://loinc.org|']) {
+  let url = `${base}/Observation?${q}&_count=200`;
+  let n = 0;
+  while (url && n < maxPerType) {
+    const page = await get(url);
+    if (page.status !== 200) throw new Error(`${url}: HTTP ${page.status} ${JSON.stringify(page.body)}`);
+    lines.push(JSON.stringify(page.body));
+    n += (page.body.entry ?? []).length;
+    url = (page.body.link ?? []).find((l) => l.relation === 'next')?.url;
+  }
+  counts[`Observation?${q}`] = n;
+}
 for (const r of meta.body.rest[0].resource) {
   for (const q of ['_summary=true', '_summary=text', '_summary=count', '_elements=id']) {
     const page = await get(`${base}/${r.type}?${q}&_count=50`);
