@@ -540,7 +540,10 @@ def export_encounters(pool):
             'appointment': rid(e.appointment),
             'part_of': f'inp-{e.inpatient_registration_code.id}'
             if e.inpatient_registration_code else None,
-            'reason_condition': rid(e.related_condition),
+            # an allergy is no Condition (R4 allows Condition reasons only)
+            'reason_condition': rid(e.related_condition)
+            if e.related_condition and not e.related_condition.is_allergy
+            else None,
             'location': None,
             'diagnoses': [c for c in [code(e.diagnosis)] + [
                 code(s.pathology) for s in e.secondary_conditions] + [

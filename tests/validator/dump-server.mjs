@@ -26,8 +26,9 @@ const counts = {};
 const meta = await get(`${base}/metadata`, false);
 if (meta.status !== 200) throw new Error(`metadata: HTTP ${meta.status}`);
 lines.push(JSON.stringify(meta.body));
-for (const r of meta.body.rest[0].resource) {
-  let url = `${base}/${r.type}?_count=200`;
+// Every page of a search, up to MAX_PER_TYPE entries; how many entries.
+async function walk(first) {
+  let url = first;
   let n = 0;
   while (url && n < maxPerType) {
     const page = await get(url);
@@ -36,21 +37,15 @@ for (const r of meta.body.rest[0].resource) {
     n += (page.body.entry ?? []).length;
     url = (page.body.link ?? []).find((l) => l.relation === 'next')?.url;
   }
-  counts[r.type] = n;
+  return n;
+}
+for (const r of meta.body.rest[0].resource) {
+  counts[r.type] = await walk(`${base}/${r.type}?_count=200`);
 }
 // Searches whose results the per-type walk may not reach (it stops at MAX_PER_TYPE):
 // every kind of Observation besides the lab results.
 for (const q of ['category=vital-signs', 'category=exam', 'category=survey', 'code=http://loinc.org|']) {
-  let url = `${base}/Observation?${q}&_count=200`;
-  let n = 0;
-  while (url && n < maxPerType) {
-    const page = await get(url);
-    if (page.status !== 200) throw new Error(`${url}: HTTP ${page.status} ${JSON.stringify(page.body)}`);
-    lines.push(JSON.stringify(page.body));
-    n += (page.body.entry ?? []).length;
-    url = (page.body.link ?? []).find((l) => l.relation === 'next')?.url;
-  }
-  counts[`Observation?${q}`] = n;
+  counts[`Observation?${q}`] = await walk(`${base}/Observation?${q}&_count=200`);
 }
 for (const r of meta.body.rest[0].resource) {
   for (const q of ['_summary=true', '_summary=text', '_summary=count', '_elements=id']) {

@@ -614,17 +614,20 @@ pub(crate) fn lenient(headers: &HeaderMap) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
 }
 
-async fn search(
+/// What a search-like request does first: its output format, its audit entry (the
+/// parameters without the cursor), and who asks.
+pub(crate) async fn open_search(
     state: &AppState,
-    def: &'static ResourceDef,
     headers: &HeaderMap,
     ext: &Extensions,
-    query: Vec<(String, String)>,
-) -> Result<Response, ApiError> {
-    let out = negotiate(headers, &query)?;
+    interaction: &'static str,
+    type_name: &str,
+    query: &[(String, String)],
+) -> Result<(Output, Principal), ApiError> {
+    let out = negotiate(headers, query)?;
     audit(ext, |e| {
-        e.interaction = Some("search-type");
-        e.resource_type = Some(def.type_name.to_owned());
+        e.interaction = Some(interaction);
+        e.resource_type = Some(type_name.to_owned());
         e.search = Some(
             query
                 .iter()
@@ -638,6 +641,18 @@ async fn search(
         .authenticate(&state.db, headers, client_ip(ext))
         .await?;
     audit(ext, |e| e.user = Some(principal.login.clone()));
+    Ok((out, principal))
+}
+
+async fn search(
+    state: &AppState,
+    def: &'static ResourceDef,
+    headers: &HeaderMap,
+    ext: &Extensions,
+    query: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (out, principal) =
+        open_search(state, headers, ext, "search-type", def.type_name, &query).await?;
     let policy = require_read(state, &principal, def).await?;
     let lenient = lenient(headers);
     let denied = policy.denied_params(def);

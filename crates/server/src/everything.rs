@@ -16,8 +16,8 @@ use gnuhealth::search::{PagePos, SearchRequest};
 use serde_json::Value;
 
 use crate::app::{
-    AppState, audit, client_ip, context, fhir_response, lenient, negotiate, query_pairs, redact,
-    render, require_read,
+    AppState, audit, context, fhir_response, lenient, open_search, query_pairs, redact, render,
+    require_read,
 };
 use crate::cursor;
 use crate::error::ApiError;
@@ -42,23 +42,7 @@ pub async fn everything(
         Method::POST => query.extend(parameters(headers, &body)?),
         _ => return Err(ApiError::MethodNotAllowed(method.to_string())),
     }
-    let out = negotiate(headers, &query)?;
-    audit(ext, |e| {
-        e.interaction = Some("operation");
-        e.resource_type = Some("Patient".to_owned());
-        e.search = Some(
-            query
-                .iter()
-                .filter(|(k, _)| k != "_cursor")
-                .cloned()
-                .collect(),
-        );
-    });
-    let principal = state
-        .auth
-        .authenticate(&state.db, headers, client_ip(ext))
-        .await?;
-    audit(ext, |e| e.user = Some(principal.login.clone()));
+    let (out, principal) = open_search(state, headers, ext, "operation", "Patient", &query).await?;
     let patient_def = gnuhealth::registry::find("Patient").ok_or(ApiError::Internal)?;
     let policy = require_read(state, &principal, patient_def).await?;
 

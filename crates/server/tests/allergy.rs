@@ -4,30 +4,11 @@
 
 mod common;
 
-use common::{all_ids, get, sql_ids};
+use common::{all_ids, get, sql_ids, sql_text, sql_texts};
 
 /// The allergies: flagged rows of a patient.
 const ALLERGIES: &str = "SELECT d.id FROM gnuhealth_patient_disease d \
      WHERE d.is_allergy = 1 AND d.patient IS NOT NULL";
-
-/// One text value from the demo database.
-fn sql_text(sql: &str) -> String {
-    let conn =
-        rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
-    conn.query_row(sql, [], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Every text value of a one-column query.
-fn sql_texts(sql: &str) -> Vec<String> {
-    let conn =
-        rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
-    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.filter_map(Result::ok).collect()
-}
 
 /// The search's ids, sorted like `sql_ids`.
 async fn search(query: &str) -> Vec<String> {

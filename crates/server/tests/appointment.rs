@@ -3,28 +3,7 @@
 
 mod common;
 
-use common::{all_ids, get, sorted, sql_ids};
-
-/// Text values of the first column of a query on the demo database, sorted.
-fn sql_texts(sql: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(&common::server().db_path)
-        .unwrap_or_else(|e| panic!("open demo db: {e}"));
-    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .filter_map(Result::ok)
-        .collect();
-    out.sort();
-    out
-}
-
-fn one(sql: &str) -> String {
-    sql_texts(sql)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no row: {sql}"))
-}
+use common::{all_ids, get, sorted, sql_ids, sql_text, sql_texts};
 
 async fn search(path: &str) -> Vec<String> {
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -53,7 +32,8 @@ async fn appointments_read_with_status_start_and_participants() {
         appointments("a.patient IS NOT NULL OR a.healthprof IS NOT NULL")
     );
 
-    let id = one("SELECT CAST(MIN(id) AS TEXT) FROM gnuhealth_appointment WHERE state = 'done'");
+    let id =
+        sql_text("SELECT CAST(MIN(id) AS TEXT) FROM gnuhealth_appointment WHERE state = 'done'");
     let (status, a) = get(&format!("/Appointment/{id}")).await;
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["status"], "fulfilled");
@@ -80,7 +60,7 @@ async fn appointments_read_with_status_start_and_participants() {
         format!("Practitioner/{}", parts[2]).as_str()
     );
     assert_eq!(a["specialty"][0]["coding"][0]["code"], parts[3]);
-    let service = one(&format!(
+    let service = sql_text(&format!(
         "SELECT p.code FROM gnuhealth_appointment a JOIN product_product p ON p.id = a.consultations \
          WHERE a.id = {id}"
     ));
@@ -97,7 +77,7 @@ async fn appointments_read_with_status_start_and_participants() {
     assert_eq!(a["priority"], priority);
 
     // Who cancelled says which participant declined.
-    let id = one(
+    let id = sql_text(
         "SELECT CAST(MIN(id) AS TEXT) FROM gnuhealth_appointment WHERE state = 'user_cancelled'",
     );
     let (_, a) = get(&format!("/Appointment/{id}")).await;
@@ -142,7 +122,7 @@ async fn appointment_status_date_and_identifier() {
         appointments("a.appointment_date > '2026-01-01 09:00:00'")
     );
 
-    let name = one(
+    let name = sql_text(
         "SELECT name FROM gnuhealth_appointment WHERE name IS NOT NULL ORDER BY id DESC LIMIT 1",
     );
     let base = &common::server().base;
@@ -157,7 +137,7 @@ async fn appointment_status_date_and_identifier() {
 
 #[tokio::test]
 async fn appointment_participants_search_by_type() {
-    let patient = one(
+    let patient = sql_text(
         "SELECT CAST(patient AS TEXT) FROM gnuhealth_appointment GROUP BY patient \
          ORDER BY COUNT(*) DESC, patient LIMIT 1",
     );
@@ -180,7 +160,7 @@ async fn appointment_participants_search_by_type() {
         by_patient
     );
 
-    let hp = one(
+    let hp = sql_text(
         "SELECT CAST(healthprof AS TEXT) FROM gnuhealth_appointment GROUP BY healthprof \
          ORDER BY COUNT(*) DESC, healthprof LIMIT 1",
     );
@@ -331,9 +311,11 @@ async fn coverages_of_patients() {
     assert!(search("/Coverage?status=cancelled").await.is_empty());
 
     let (id, patient) = {
-        let row = one("SELECT i.id || '|' || pt.id FROM gnuhealth_patient pt \
+        let row = sql_text(
+            "SELECT i.id || '|' || pt.id FROM gnuhealth_patient pt \
              JOIN gnuhealth_insurance i ON i.id = pt.current_insurance \
-             WHERE i.insurance_type = 'state' ORDER BY pt.id LIMIT 1");
+             WHERE i.insurance_type = 'state' ORDER BY pt.id LIMIT 1",
+        );
         let (a, b) = row.split_once('|').unwrap();
         (a.to_owned(), b.to_owned())
     };
@@ -345,23 +327,23 @@ async fn coverages_of_patients() {
     }
     assert_eq!(c["order"], 1);
     assert_eq!(c["status"], "active");
-    let number = one(&format!(
+    let number = sql_text(&format!(
         "SELECT number FROM gnuhealth_insurance WHERE id = {id}"
     ));
     assert_eq!(c["subscriberId"], number.as_str());
     assert_eq!(c["identifier"][0]["value"], number.as_str());
     assert_eq!(c["type"]["coding"][1]["code"], "PUBLICPOL");
-    let insurer = one(&format!(
+    let insurer = sql_text(&format!(
         "SELECT p.name FROM gnuhealth_insurance i JOIN party_party p ON p.id = i.company WHERE i.id = {id}"
     ));
     assert_eq!(c["payor"][0]["display"], insurer.as_str());
-    let plan = one(&format!(
+    let plan = sql_text(&format!(
         "SELECT t.name FROM gnuhealth_insurance i JOIN gnuhealth_insurance_plan pl ON pl.id = i.plan_id \
          JOIN product_product pp ON pp.id = pl.product JOIN product_template t ON t.id = pp.template \
          WHERE i.id = {id}"
     ));
     assert_eq!(c["class"][0]["name"], plan.as_str());
-    let since = one(&format!(
+    let since = sql_text(&format!(
         "SELECT member_since FROM gnuhealth_insurance WHERE id = {id}"
     ));
     assert_eq!(c["period"]["start"], since.as_str());
@@ -377,6 +359,27 @@ async fn coverages_of_patients() {
     assert_eq!(
         search(&format!("/Patient/{patient}/Coverage")).await,
         of_patient
+    );
+
+    // Classes: the plan (its product's code, else name) and the category.
+    let value = sql_text(&format!(
+        "SELECT COALESCE(pp.code, t.name) FROM gnuhealth_insurance i \
+         JOIN gnuhealth_insurance_plan pl ON pl.id = i.plan_id \
+         JOIN product_product pp ON pp.id = pl.product JOIN product_template t ON t.id = pp.template \
+         WHERE i.id = {id}"
+    ));
+    assert!(
+        search(&format!("/Coverage?class-value:exact={value}"))
+            .await
+            .contains(&id)
+    );
+    assert_eq!(
+        search("/Coverage?class-type=plan").await,
+        coverages("i.plan_id IS NOT NULL")
+    );
+    assert_eq!(
+        search("/Coverage?class-type=class").await,
+        coverages("i.category IS NOT NULL AND i.category <> ''")
     );
 
     let base = &common::server().base;
@@ -428,7 +431,7 @@ async fn related_people_are_the_other_family_members() {
     assert_eq!(all, related("1 = 1"));
 
     // A child and a parent of the same family.
-    let row = one(
+    let row = sql_text(
         "SELECT m.id || '|' || pt.id || '|' || m.party FROM gnuhealth_family_member m \
          JOIN gnuhealth_family_member o ON o.family = m.family AND o.party != m.party \
          JOIN gnuhealth_patient pt ON pt.party = o.party \
@@ -446,7 +449,7 @@ async fn related_people_are_the_other_family_members() {
     assert_eq!(r["relationship"][0]["text"], "Mother");
     assert_eq!(r["relationship"][1]["coding"][0]["code"], "MTH");
     let (family, dob) = {
-        let row = one(&format!(
+        let row = sql_text(&format!(
             "SELECT lastname || '|' || dob FROM party_party WHERE id = {}",
             parts[2]
         ));
@@ -513,7 +516,7 @@ async fn related_person_parameters() {
         related("p.active = 1")
     );
 
-    let family = one(
+    let family = sql_text(
         "SELECT p.lastname FROM gnuhealth_family_member m JOIN party_party p ON p.id = m.party \
          ORDER BY m.id DESC LIMIT 1",
     );
@@ -530,7 +533,7 @@ async fn related_person_parameters() {
         ))
     );
 
-    let puid = one(
+    let puid = sql_text(
         "SELECT p.ref FROM gnuhealth_family_member m JOIN party_party p ON p.id = m.party \
          ORDER BY m.id LIMIT 1",
     );
@@ -540,9 +543,11 @@ async fn related_person_parameters() {
         related(&format!("p.ref = '{puid}'"))
     );
 
-    let mobile = one("SELECT cm.value FROM gnuhealth_family_member m \
+    let mobile = sql_text(
+        "SELECT cm.value FROM gnuhealth_family_member m \
          JOIN party_contact_mechanism cm ON cm.party = m.party \
-         WHERE cm.type = 'mobile' AND cm.emergency = 0 ORDER BY m.id LIMIT 1");
+         WHERE cm.type = 'mobile' AND cm.emergency = 0 ORDER BY m.id LIMIT 1",
+    );
     let encoded = mobile.replace('+', "%2B").replace(' ', "%20");
     let by_phone = related(&format!(
         "EXISTS (SELECT 1 FROM party_contact_mechanism cm WHERE cm.party = p.id \
@@ -556,9 +561,11 @@ async fn related_person_parameters() {
         search_texts(&format!("/RelatedPerson?telecom={encoded}")).await,
         by_phone
     );
-    let email = one("SELECT cm.value FROM gnuhealth_family_member m \
+    let email = sql_text(
+        "SELECT cm.value FROM gnuhealth_family_member m \
          JOIN party_contact_mechanism cm ON cm.party = m.party WHERE cm.type = 'email' \
-         ORDER BY m.id LIMIT 1");
+         ORDER BY m.id LIMIT 1",
+    );
     assert_eq!(
         search_texts(&format!("/RelatedPerson?email={email}")).await,
         related(&format!(
@@ -566,7 +573,7 @@ async fn related_person_parameters() {
              AND cm.value = '{email}')"
         ))
     );
-    let city = one(
+    let city = sql_text(
         "SELECT du.address_city FROM gnuhealth_family_member m JOIN party_party p ON p.id = m.party \
          JOIN gnuhealth_du du ON du.id = p.du ORDER BY m.id LIMIT 1",
     );

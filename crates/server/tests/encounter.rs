@@ -5,28 +5,7 @@
 
 mod common;
 
-use common::{all_ids, all_ids_as, get, sql_ids};
-
-/// Text values of the first column of a query on the demo database, sorted.
-fn sql_texts(sql: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(&common::server().db_path)
-        .unwrap_or_else(|e| panic!("open demo db: {e}"));
-    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .filter_map(Result::ok)
-        .collect();
-    out.sort();
-    out
-}
-
-fn sql_text(sql: &str) -> String {
-    sql_texts(sql)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no row: {sql}"))
-}
+use common::{all_ids, all_ids_as, get, sql_ids, sql_text, sql_texts};
 
 async fn search(path: &str) -> Vec<String> {
     let sep = if path.contains('?') { '&' } else { '?' };

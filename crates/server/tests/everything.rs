@@ -8,27 +8,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{all_ids, get, get_as, link, server, sql_ids};
+use common::{all_ids, get, get_as, link, server, sql_ids, sql_text, sql_texts};
 use serde_json::Value;
 
 /// A connection to the test server's database (to add users and rules, as an
 /// administrator would).
 fn db() -> rusqlite::Connection {
     rusqlite::Connection::open(&server().db_path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sql_texts(sql: &str) -> Vec<String> {
-    let conn = db();
-    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    stmt.query_map([], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .filter_map(Result::ok)
-        .collect()
-}
-
-fn sql_text(sql: &str) -> String {
-    db().query_row(sql, [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// The patient with the most lab results (the richest record of the demo).

@@ -4,21 +4,7 @@
 
 mod common;
 
-use common::{all_ids, get, sql_ids};
-
-/// Text values of the first column of a query on the demo database, sorted.
-fn sql_texts(sql: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(&common::server().db_path)
-        .unwrap_or_else(|e| panic!("open demo db: {e}"));
-    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .filter_map(Result::ok)
-        .collect();
-    out.sort();
-    out
-}
+use common::{all_ids, get, sql_ids, sql_texts};
 
 async fn location_ids(query: &str) -> Vec<String> {
     let mut ids = all_ids(&format!("/Location?{query}&_count=7")).await;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{all_ids, get, ids, link, sql_ids, sql_ids_in_order};
+use common::{all_ids, get, ids, link, sql_ids, sql_ids_in_order, sql_text};
 
 /// Walk every page forwards, then every page backwards from the last one: the same ids.
 async fn walk_both_ways(path: &str) -> Vec<String> {
@@ -105,14 +105,6 @@ async fn total_can_be_left_out_and_lenient_handling_reports_what_it_ignored() {
             .count(),
         2
     );
-}
-
-/// The first value a query returns, as text.
-fn sql_text(sql: &str) -> String {
-    let conn =
-        rusqlite::Connection::open(&common::server().db_path).unwrap_or_else(|e| panic!("{e}"));
-    conn.query_row(sql, [], |r| r.get::<_, String>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 const CONDITIONS: &str = "SELECT d.id FROM gnuhealth_patient_disease d \

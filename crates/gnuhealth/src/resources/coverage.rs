@@ -43,6 +43,15 @@ const ACT_CODES: &[(&str, &[&str])] = &[("PUBLICPOL", &["state"])];
 
 const BENEFICIARY: &[Path] = &[Path::col("pt.id", Stored::Id)];
 
+/// The plan's product, whose code (else name) is the plan class's value.
+const PLAN_PRODUCT: (&str, &str) = (
+    "gnuhealth_insurance_plan cpl JOIN product_product cpp ON cpp.id = cpl.product \
+     JOIN product_template ctpl ON ctpl.id = cpp.template",
+    "cpl.id = r.plan_id",
+);
+const PLAN_VALUE: &str = "COALESCE(cpp.code, ctpl.name)";
+const HAS_CATEGORY: &str = "r.category IS NOT NULL AND r.category <> ''";
+
 pub static COVERAGE: ResourceDef = ResourceDef {
     type_name: "Coverage",
     models: &["gnuhealth.insurance", "gnuhealth.patient"],
@@ -80,6 +89,30 @@ pub static COVERAGE: ResourceDef = ResourceDef {
                     "r.insurance_type",
                     Stored::Mapped(System::Fixed(ACT_CODE_SYSTEM), ACT_CODES),
                 ),
+            ],
+        ),
+        SearchParam::new(
+            "class-type",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Coverage-class-type",
+            &[
+                Path::child(
+                    PLAN_PRODUCT.0,
+                    PLAN_PRODUCT.1,
+                    "'plan'",
+                    Stored::Code(System::Fixed(CLASS_SYSTEM)),
+                )
+                .when("COALESCE(cpp.code, ctpl.name) IS NOT NULL"),
+                Path::col("'class'", Stored::Code(System::Fixed(CLASS_SYSTEM))).when(HAS_CATEGORY),
+            ],
+        ),
+        SearchParam::new(
+            "class-value",
+            Kind::String,
+            "http://hl7.org/fhir/SearchParameter/Coverage-class-value",
+            &[
+                Path::child(PLAN_PRODUCT.0, PLAN_PRODUCT.1, PLAN_VALUE, Stored::Text),
+                Path::col("r.category", Stored::Text),
             ],
         ),
         SearchParam::reference(
@@ -134,8 +167,18 @@ pub static COVERAGE: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.insurance", "member_since", &["period"], &[]),
         FieldUse::new("gnuhealth.insurance", "member_exp", &["period"], &[]),
-        FieldUse::new("gnuhealth.insurance", "plan_id", &["class"], &[]),
-        FieldUse::new("gnuhealth.insurance", "category", &["class"], &[]),
+        FieldUse::new(
+            "gnuhealth.insurance",
+            "plan_id",
+            &["class"],
+            &["class-type", "class-value"],
+        ),
+        FieldUse::new(
+            "gnuhealth.insurance",
+            "category",
+            &["class"],
+            &["class-type", "class-value"],
+        ),
         FieldUse::new("gnuhealth.patient", "current_insurance", &["order"], &[]),
     ],
     id_rows: &[],

@@ -87,7 +87,10 @@ const FROM: &str = concat!(
     "e.derived_to AS prof4, e.institution AS institution, e.appointment AS appointment, ",
     "(CASE WHEN e.inpatient_registration_code IS NOT NULL THEN 'inp-' || ",
     "CAST(e.inpatient_registration_code AS VARCHAR) END) AS part_of, ",
-    "e.related_condition AS reason_condition, CAST(NULL AS INTEGER) AS reason_pathology, ",
+    // R4 lets a reason be a Condition, not an allergy (served as AllergyIntolerance).
+    "(SELECT d.id FROM gnuhealth_patient_disease d WHERE d.id = e.related_condition ",
+    "AND (d.is_allergy IS NULL OR d.is_allergy = FALSE)) AS reason_condition, ",
+    "CAST(NULL AS INTEGER) AS reason_pathology, ",
     "CAST(NULL AS VARCHAR) AS location, e.chief_complaint AS reason_text, ",
     "e.discharge_reason AS discharge, e.diagnosis AS dx_main, ",
     "CAST(NULL AS INTEGER) AS dx_discharge, ",

@@ -172,6 +172,32 @@ pub fn sql_ids_in_order(sql: &str) -> Vec<String> {
     rows.filter_map(Result::ok).map(|i| i.to_string()).collect()
 }
 
+/// Text values of the first column of a query on the demo database, in the query's order.
+pub fn sql_texts_in_order(sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(&server().db_path)
+        .unwrap_or_else(|e| panic!("open demo db: {e}"));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.filter_map(Result::ok).collect()
+}
+
+/// Text values of the first column of a query on the demo database, sorted.
+pub fn sql_texts(sql: &str) -> Vec<String> {
+    let mut out = sql_texts_in_order(sql);
+    out.sort();
+    out
+}
+
+/// The first value a query on the demo database returns, as text.
+pub fn sql_text(sql: &str) -> String {
+    sql_texts_in_order(sql)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no row: {sql}"))
+}
+
 /// Sorted copy.
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort_by_key(|s| s.parse::<i64>().unwrap_or(i64::MAX));
