@@ -284,6 +284,17 @@ def test_coverage_search_parameters(http):
         assert search(http, 'Coverage', {
             'type': f'{FHIR_BASE}/CodeSystem/insurance-type|{t}'}) == where(
                 INSURANCES, lambda f: f['type'] == t), t
+    # the classes: the plan (by its product's name here, the compat products
+    # having no code) and the category
+    assert search(http, 'Coverage', {'class-type': 'plan'}) == \
+        where(INSURANCES, lambda f: f['plan'])
+    assert search(http, 'Coverage', {'class-type': 'class'}) == \
+        where(INSURANCES, lambda f: f['category'])
+    for f in INSURANCES.values():
+        for value in (f['plan'], f['category']):
+            if value:
+                assert f['id'] in search(http, 'Coverage', {
+                    'class-value:exact': value}), value
 
 
 # ---------------------------------------------------------------------------
