@@ -204,6 +204,15 @@ def test_appointment_search_parameters(http):
         assert search(http, 'Appointment', {
             'status': f'{STATUS_SYSTEM}|{code}'}) == where(
                 APPOINTMENTS, lambda f: STATUS[f['state']] == code), code
+    # every compat appointment has a patient and a professional
+    def part_statuses(f):
+        patient = {None: 'needs-action', 'free': 'needs-action',
+                   'user_cancelled': 'declined'}.get(f['state'], 'accepted')
+        hp = 'declined' if f['state'] == 'center_cancelled' else 'accepted'
+        return {patient, hp}
+    for code in ('accepted', 'declined', 'needs-action'):
+        assert search(http, 'Appointment', {'part-status': code}) == where(
+            APPOINTMENTS, lambda f: code in part_statuses(f)), code
     for prefix, day in (('ge', '2025-01-01'), ('lt', '2025-01-01'),
                         ('gt', '2026-06-01')):
         assert search(http, 'Appointment', {'date': prefix + day}) == where(

@@ -110,6 +110,27 @@ async fn appointment_status_date_and_identifier() {
         appointments("a.state IN ('confirmed', 'no_show')")
     );
     assert!(!appointments("a.state = 'confirmed'").is_empty());
+    // Participants' statuses: the patient declines what they cancelled and has yet to
+    // take up an offered slot; the professional declines what the centre cancelled.
+    for (code, cond) in [
+        (
+            "declined",
+            "(a.patient IS NOT NULL AND a.state = 'user_cancelled') \
+             OR (a.healthprof IS NOT NULL AND a.state = 'center_cancelled')",
+        ),
+        (
+            "needs-action",
+            "a.patient IS NOT NULL AND COALESCE(a.state, 'free') = 'free'",
+        ),
+    ] {
+        let expected = appointments(cond);
+        assert!(!expected.is_empty(), "{code}");
+        assert_eq!(
+            search(&format!("/Appointment?part-status={code}")).await,
+            expected,
+            "{code}"
+        );
+    }
 
     assert_eq!(
         search("/Appointment?date=ge2025-01-01&date=lt2025-07-01").await,

@@ -99,6 +99,25 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
                 Stored::Mapped(System::Fixed(STATUS_SYSTEM), STATUSES),
             )],
         ),
+        // The participants' statuses as [`patient_status`] and [`practitioner_status`] give
+        // them (a participant only when the appointment names one).
+        SearchParam::new(
+            "part-status",
+            Kind::Token,
+            "http://hl7.org/fhir/SearchParameter/Appointment-part-status",
+            &[
+                Path::col(
+                    STATE,
+                    Stored::Mapped(System::Fixed(PARTICIPATION_SYSTEM), PATIENT_STATUSES),
+                )
+                .when("r.patient IS NOT NULL"),
+                Path::col(
+                    STATE,
+                    Stored::Mapped(System::Fixed(PARTICIPATION_SYSTEM), PRACTITIONER_STATUSES),
+                )
+                .when("r.healthprof IS NOT NULL"),
+            ],
+        ),
         SearchParam::new(
             "date",
             Kind::Date,
@@ -170,7 +189,7 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
             "gnuhealth.appointment",
             "state",
             &["status", "cancelationReason", "participant.status"],
-            &["status"],
+            &["status", "part-status"],
         ),
         FieldUse::required(
             "gnuhealth.appointment",
@@ -315,6 +334,38 @@ pub fn status(state: Option<&str>) -> &'static str {
         .map_or("proposed", |(fhir, _)| *fhir)
 }
 
+pub const PARTICIPATION_SYSTEM: &str = "http://hl7.org/fhir/participationstatus";
+/// [`patient_status`] as a map for search (the state with NULL read as `free`).
+const PATIENT_STATUSES: &[(&str, &[&str])] = &[
+    ("needs-action", &["free"]),
+    ("declined", &["user_cancelled"]),
+    (
+        "accepted",
+        &[
+            "confirmed",
+            "checked_in",
+            "done",
+            "no_show",
+            "center_cancelled",
+        ],
+    ),
+];
+/// [`practitioner_status`] as a map for search.
+const PRACTITIONER_STATUSES: &[(&str, &[&str])] = &[
+    ("declined", &["center_cancelled"]),
+    (
+        "accepted",
+        &[
+            "free",
+            "confirmed",
+            "checked_in",
+            "done",
+            "no_show",
+            "user_cancelled",
+        ],
+    ),
+];
+
 /// The patient accepted every appointment but an offered slot (still to be taken up) and
 /// one they cancelled.
 fn patient_status(state: Option<&str>) -> &'static str {
@@ -423,6 +474,31 @@ mod tests {
         assert_eq!(status(Some("center_cancelled")), "cancelled");
         assert_eq!(status(Some("no_show")), "noshow");
         assert_eq!(patient_status(Some("user_cancelled")), "declined");
+        // The search maps say the same for every state (NULL is searched as `free`).
+        let mapped = |map: &[(&'static str, &[&str])], state: &str| {
+            map.iter()
+                .find(|(_, stored)| stored.contains(&state))
+                .map(|(fhir, _)| *fhir)
+        };
+        for state in [
+            "free",
+            "confirmed",
+            "checked_in",
+            "done",
+            "no_show",
+            "user_cancelled",
+            "center_cancelled",
+        ] {
+            assert_eq!(
+                mapped(PATIENT_STATUSES, state),
+                Some(patient_status(Some(state)))
+            );
+            assert_eq!(
+                mapped(PRACTITIONER_STATUSES, state),
+                Some(practitioner_status(Some(state)))
+            );
+        }
+        assert_eq!(patient_status(None), patient_status(Some("free")));
         assert_eq!(practitioner_status(Some("user_cancelled")), "accepted");
         assert_eq!(
             cancelation_reason(Some("center_cancelled")).map(|c| c.coding[0].code.clone()),
