@@ -52,6 +52,16 @@ pub mod sid {
 }
 
 pub(crate) const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
+/// A party's names (`name` searches): its person-name rows, then the party's own name
+/// fields (a party without person names is searched by those).
+pub(crate) const NAME_PATHS: &[Path] = &[
+    Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
+    Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
+    Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
+    Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
+    Path::col("p.lastname", Stored::Text),
+    Path::col("p.name", Stored::Words),
+];
 /// Emergency contacts are other people's numbers (emitted as `Patient.contact`), not the
 /// person's own telecom.
 pub(crate) const TELECOM_JOIN: (&str, &str) = (
@@ -397,14 +407,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
             "name",
             Kind::String,
             "http://hl7.org/fhir/SearchParameter/Patient-name",
-            &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
-                Path::col("p.lastname", Stored::Text),
-                Path::col("p.name", Stored::Words),
-            ]
+            NAME_PATHS
         ),
         SearchParam::new(
             "birthdate",

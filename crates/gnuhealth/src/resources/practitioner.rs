@@ -13,7 +13,7 @@ use fhir::resources::practitioner::{Practitioner, PractitionerQualification};
 use serde_json::Value;
 
 use super::patient::{
-    NAME_JOIN, PersonChildren, du_address, gender, person_identifiers, photo, sid,
+    NAME_PATHS, PersonChildren, du_address, gender, person_identifiers, photo, sid,
 };
 use super::{
     Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
@@ -55,14 +55,7 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
             "name",
             Kind::String,
             "http://hl7.org/fhir/SearchParameter/Practitioner-name",
-            &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
-                Path::col("p.lastname", Stored::Text),
-                Path::col("p.name", Stored::Words),
-            ]
+            NAME_PATHS
         ),
         SearchParam::new(
             "active",

@@ -19,7 +19,7 @@ use fhir::datatypes::{CodeableConcept, Coding, Identifier, Reference};
 use fhir::resources::related_person::RelatedPerson;
 use serde_json::Value;
 
-use super::patient::{NAME_JOIN, PersonChildren, du_address, gender, person, person_fields, sid};
+use super::patient::{NAME_PATHS, PersonChildren, du_address, gender, person, person_fields, sid};
 use super::{
     Context, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, meta,
     to_json,
@@ -86,14 +86,7 @@ pub static RELATED_PERSON: ResourceDef = ResourceDef {
             "name",
             Kind::String,
             "http://hl7.org/fhir/SearchParameter/RelatedPerson-name",
-            &[
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
-                Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
-                Path::col("p.lastname", Stored::Text),
-                Path::col("p.name", Stored::Words),
-            ],
+            NAME_PATHS,
         ),
         SearchParam::new(
             "relationship",
