@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod everything;
 pub mod include;
+pub mod indexes;
 pub mod registry;
 pub mod resources;
 pub mod rule;

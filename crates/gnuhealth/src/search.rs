@@ -798,11 +798,18 @@ pub fn push_id_rows(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
         // Literal integers, not a bound list: in the branches where the column is a
         // constant NULL, `NULL IN (1, 2)` is a constant the database tests once and
         // skips the branch, where a bound list would be tested row by row.
-        let list: Vec<String> = rows.iter().map(i64::to_string).collect();
-        sql.push(column)
-            .push(" IN (")
-            .push(&list.join(", "))
-            .push(")");
+        let list = rows
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if column.contains("{ids}") {
+            sql.push("(")
+                .push(&column.replace("{ids}", &list))
+                .push(")");
+        } else {
+            sql.push(column).push(" IN (").push(&list).push(")");
+        }
     }
     sql.push(if first { "1 = 0" } else { ")" });
 }

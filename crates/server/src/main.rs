@@ -62,6 +62,11 @@ enum Command {
         /// `Type?query`, as after the base URL.
         search: String,
     },
+    /// Tools for the GNU Health database (they never change it).
+    Db {
+        #[command(subcommand)]
+        action: DbCommand,
+    },
     /// Print, as JSON, what a GNU Health user may read through this server: model access,
     /// record rules and field access for every model behind the served types.
     Access {
@@ -74,6 +79,20 @@ enum Command {
         /// The user's login.
         #[arg(long)]
         login: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Print the SQL of the indexes GNU Health lacks and some searches need (those the
+    /// database already has are left out), for the administrator to run or not.
+    SuggestIndexes {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// sqlite:///abs/path/health.sqlite or postgresql://user:pass@host:port/db
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -143,6 +162,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             database,
             search,
         } => explain(config, database, &search).await,
+        Command::Db {
+            action: DbCommand::SuggestIndexes { config, database },
+        } => {
+            let mut cfg = Config::load(config.as_deref())?;
+            if let Some(d) = database {
+                cfg.database = Some(d);
+            }
+            let db = gnuhealth::db::Database::connect(&cfg.database_url()?)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sql = gnuhealth::indexes::suggestion(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("{sql}");
+            Ok(())
+        }
         Command::Demo {
             patients,
             db,

@@ -78,7 +78,8 @@ pub struct ResourceDef {
     /// or a bare `123` with the prefix `""`): per prefix, the column of the FROM clause
     /// holding that row id. An `_id` search then also compares these integer columns,
     /// which the database can push into the branches of a UNION and answer from primary
-    /// keys instead of building every row's text id.
+    /// keys instead of building every row's text id. A column with `{ids}` is a whole
+    /// condition, the list of row ids put in its place.
     pub id_rows: &'static [(&'static str, &'static str)],
 }
 

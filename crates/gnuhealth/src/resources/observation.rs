@@ -48,7 +48,7 @@ const STATUS_SQL: &str = "(CASE WHEN r.excluded = TRUE THEN 'cancelled' \
 const FROM: &str = concat!(
     "(SELECT CAST(c.id AS VARCHAR) AS fhir_id, c.id AS lab_row, ",
     "CAST(NULL AS INTEGER) AS eval_row, CAST(NULL AS INTEGER) AS amb_row, ",
-    "CAST(NULL AS INTEGER) AS rnd_row, c.gnuhealth_lab_id AS gnuhealth_lab_id, ",
+    "CAST(NULL AS INTEGER) AS rnd_row, lr.id AS gnuhealth_lab_id, ",
     "c.code AS code, c.name AS name, c.result AS result, c.result_text AS result_text, ",
     "c.units AS units, CAST(NULL AS VARCHAR) AS unit_code, CAST(NULL AS VARCHAR) AS unit_name, ",
     "c.excluded AS excluded, lr.patient AS patient, ",
@@ -466,7 +466,12 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
         ),
     ],
     id_rows: &[
-        ("", "r.lab_row"),
+        // The report is the outer loop of the lab branch: find the reports first.
+        (
+            "",
+            "r.lab_row IN ({ids}) AND r.gnuhealth_lab_id IN \
+             (SELECT ci.gnuhealth_lab_id FROM gnuhealth_lab_test_critearea ci WHERE ci.id IN ({ids}))",
+        ),
         ("eval-", "r.eval_row"),
         ("amb-", "r.amb_row"),
         ("rnd-", "r.rnd_row"),

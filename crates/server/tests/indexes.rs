@@ -1,0 +1,63 @@
+//! `db suggest-indexes`: on a demo database (GNU Health's own schema, so none of the
+//! suggested indexes), every suggestion is printed; once the administrator ran the SQL,
+//! none is, and a patient's Observation search uses the index on the lab reports.
+
+use gnuhealth::db::Database;
+use gnuhealth::indexes::{SUGGESTED, suggestion};
+use gnuhealth::resources::Context;
+use gnuhealth::search::SearchRequest;
+
+#[tokio::test]
+async fn suggested_indexes_are_printed_until_created_and_then_used() {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("indexes-demo.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let opts = gnuhealth::demo::DemoOptions {
+        patients: 20,
+        seed: 5,
+    };
+    gnuhealth::demo::create_or_reuse(&path, &opts).unwrap_or_else(|e| panic!("demo: {e}"));
+    let url = format!("sqlite://{}", path.display());
+
+    let db = Database::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sql = suggestion(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    for ix in SUGGESTED {
+        assert!(
+            sql.contains(&ix.name()),
+            "{} missing from:\n{sql}",
+            ix.name()
+        );
+    }
+    drop(db);
+
+    // The administrator runs it.
+    let conn = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(&sql).unwrap_or_else(|e| panic!("{e}"));
+    drop(conn);
+
+    let db = Database::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = suggestion(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!again.contains("CREATE INDEX"), "{again}");
+
+    let def = gnuhealth::registry::find("Observation").unwrap_or_else(|| panic!("Observation"));
+    let ctx = Context {
+        base_url: "http://localhost".into(),
+    };
+    let req = SearchRequest::new(vec![("patient".into(), "1".into())], 20);
+    let plans = gnuhealth::search::explain(&db, def, &ctx, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text: String = plans
+        .iter()
+        .flat_map(|(_, plan)| plan.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("ghf_gnuhealth_lab_patient")
+            && text.contains("ghf_gnuhealth_patient_evaluation_patient"),
+        "{text}"
+    );
+}
