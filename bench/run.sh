@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP benchmark of gnuhealth-fhir on the demo database (default 100,000 patients):
-# authenticated GET /Patient/[random id] and GET /Patient?name=[random prefix], next to
-# the static CapabilityStatement and a raw SQLite point query, all in the same run.
+# authenticated GET /Patient/[random id], GET /Patient?name=[random prefix], a random
+# patient's Observations (with their subject included), Encounters and $everything
+# page, and _summary=count over all Observations, next to the static CapabilityStatement
+# and a raw SQLite point query, all in the same run, then the server's memory.
 # Needs wrk (Debian package). Figures go to bench/RESULTS.md by hand, with the machine.
 # Usage: bench/run.sh [PATIENTS] [SECONDS] [CONNECTIONS]
 set -euo pipefail
@@ -33,7 +35,18 @@ run() {
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
 }
 run "static: GET /metadata (no auth)" "http://127.0.0.1:$PORT/metadata"
-run "GET /Patient/[random id] (Basic auth)" -s bench/patient_read.lua "http://127.0.0.1:$PORT" -- "$AUTH" "$MAXID"
+# An authenticated GET of a path about a random patient ({id}).
+patient_path() {
+    run "GET $1 (Basic auth)" -s bench/patient_path.lua "http://127.0.0.1:$PORT" -- "$AUTH" "$MAXID" "$1"
+}
+patient_path "/Patient/{id}"
+patient_path "/Observation?patient={id}&_include=Observation:subject"
+patient_path "/Encounter?patient={id}"
+patient_path "/Patient/{id}/\$everything?_count=50"
+# The slow ones last: the requests still running when wrk stops hold the connections
+# for a while and would slow what comes next.
 run "GET /Patient?name=[random prefix] (Basic auth)" -s bench/patient_search.lua "http://127.0.0.1:$PORT" -- "$AUTH"
+patient_path "/Observation?_summary=count"
+echo "--- server memory after the runs: $(ps -o rss= -p "$PID" | awk '{printf "%.0f MB RSS", $1 / 1024}')"
 echo "--- raw SQLite point query, one thread"
 "$ROOT/target/release/examples/sqlite_point_query" "$DB" "$SECONDS_PER_RUN"

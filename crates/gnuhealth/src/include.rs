@@ -188,47 +188,52 @@ async fn referred(
             continue;
         };
         let mut referenced = Vec::new();
-        for path in p
-            .paths
-            .iter()
-            .filter(|path| path.refers_to(target.type_name))
-        {
-            let mut sql = db.sql();
-            sql.push("SELECT DISTINCT ")
-                .push(path.expr)
-                .push(" FROM ")
-                .push(from.from);
-            // The child rows as a second FROM item, joined in WHERE: the child's own
-            // FROM may be a join of several tables.
-            if let Some((child, _)) = path.join {
-                sql.push(", ").push(child);
-            }
-            sql.push(" WHERE ")
-                .push(path.expr)
-                .push(" IS NOT NULL AND ");
-            if let Some((_, on)) = path.join {
-                sql.push(on).push(" AND ");
-            }
-            if let Some(w) = path.when {
-                sql.push(w).push(" AND ");
-            }
-            if from.key_is_text {
-                sql.push(from.key).push(" IN (");
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
+        // On a union type, one query per branch the page's ids come from: a condition
+        // on several branches' row ids (an OR) would keep each branch from its key.
+        for group in crate::search::id_groups(from, ids) {
+            let ids = group.as_slice();
+            for path in p
+                .paths
+                .iter()
+                .filter(|path| path.refers_to(target.type_name))
+            {
+                let mut sql = db.sql();
+                sql.push("SELECT DISTINCT ")
+                    .push(path.expr)
+                    .push(" FROM ")
+                    .push(from.from);
+                // The child rows as a second FROM item, joined in WHERE: the child's own
+                // FROM may be a join of several tables.
+                if let Some((child, _)) = path.join {
+                    sql.push(", ").push(child);
+                }
+                sql.push(" WHERE ")
+                    .push(path.expr)
+                    .push(" IS NOT NULL AND ");
+                if let Some((_, on)) = path.join {
+                    sql.push(on).push(" AND ");
+                }
+                if let Some(w) = path.when {
+                    sql.push(w).push(" AND ");
+                }
+                if from.key_is_text {
+                    sql.push(from.key).push(" IN (");
+                    for (i, id) in ids.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.param(Param::Text(id.clone()));
                     }
-                    sql.param(Param::Text(id.clone()));
+                    sql.push(")");
+                    if !from.id_rows.is_empty() {
+                        sql.push(" AND ");
+                        crate::search::push_id_rows(&mut sql, from, ids);
+                    }
+                } else {
+                    sql.in_ids(from.key, &crate::resources::int_ids(ids));
                 }
-                sql.push(")");
-                if !from.id_rows.is_empty() {
-                    sql.push(" AND ");
-                    crate::search::push_id_rows(&mut sql, from, ids);
-                }
-            } else {
-                sql.in_ids(from.key, &crate::resources::int_ids(ids));
+                referenced.extend(db.query(&sql).await?.iter().filter_map(|r| r.opt_text(0)));
             }
-            referenced.extend(db.query(&sql).await?.iter().filter_map(|r| r.opt_text(0)));
         }
         referenced.sort_unstable();
         referenced.dedup();

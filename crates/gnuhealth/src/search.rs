@@ -773,6 +773,28 @@ fn key_condition(
     Ok(())
 }
 
+/// `ids` split by the branch of `def` they name (per [`ResourceDef::id_rows`] prefix, ids
+/// that fit none dropped: they cannot exist); all together for other types.
+pub fn id_groups(def: &ResourceDef, ids: &[String]) -> Vec<Vec<String>> {
+    if def.id_rows.is_empty() {
+        return vec![ids.to_vec()];
+    }
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); def.id_rows.len()];
+    for id in ids {
+        // The longest prefix that fits: `eval-` before the bare digits of `""`.
+        let fits = |prefix: &str| match id.strip_prefix(prefix) {
+            Some(rest) if prefix.is_empty() => rest.bytes().all(|b| b.is_ascii_digit()),
+            Some(rest) => rest.bytes().next().is_some_and(|b| b.is_ascii_digit()),
+            None => false,
+        };
+        if let Some(i) = def.id_rows.iter().position(|(prefix, _)| fits(prefix)) {
+            groups[i].push(id.clone());
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
 /// The row ids that FHIR ids of `def` name, per [`ResourceDef::id_rows`] column: an
 /// indexable condition implied by `key IN (ids)` (`1 = 0` when no id fits).
 pub fn push_id_rows(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {

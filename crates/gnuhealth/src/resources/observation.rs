@@ -839,6 +839,24 @@ mod tests {
         );
     }
 
+    /// Ids are grouped by the branch they name; ids of none are dropped.
+    #[test]
+    fn id_groups_split_by_branch() {
+        let ids: Vec<String> = ["12", "eval-3-bp", "x-1", "amb-2-weight", "eval-4-bmi", "7"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let groups = crate::search::id_groups(&OBSERVATION, &ids);
+        assert_eq!(
+            groups,
+            vec![
+                vec!["12".to_owned(), "7".to_owned()],
+                vec!["eval-3-bp".to_owned(), "eval-4-bmi".to_owned()],
+                vec!["amb-2-weight".to_owned()],
+            ]
+        );
+    }
+
     #[test]
     fn status_derivation() {
         assert_eq!(status(true, true, Some("done")), "cancelled");
