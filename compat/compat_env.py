@@ -57,3 +57,50 @@ def visible_resources(login):
         o for o in res['Observation']
         if all(model_readable(login, m) for m in fact_models(o))]
     return res
+
+
+FHIR_JSON = 'application/fhir+json'
+
+
+@pytest.fixture(scope='session')
+def http():
+    """A session of the test user, asking for FHIR JSON."""
+    import requests
+    s = requests.Session()
+    s.auth = (USER, PASSWORD)
+    s.headers['Accept'] = FHIR_JSON
+    yield s
+    s.close()
+
+
+def get_json(http, path, params=None, expect=200):
+    """GET a path under FHIR_BASE (or a full URL): the status must be `expect`."""
+    target = path if path.startswith('http') else f'{FHIR_BASE}/{path}'
+    r = http.get(target, params=params, timeout=TIMEOUT)
+    assert r.status_code == expect, (
+        f'GET {r.url} -> {r.status_code} (expected {expect}): {r.text[:500]}')
+    return r.json()
+
+
+def search(http, rtype, params, count='3', mode='match'):
+    """The ids of the entries of one search mode over every page (`count` a page),
+    following link 'next', each once."""
+    from urllib.parse import urljoin
+    b = get_json(http, rtype, dict(params, _count=count))
+    ids = []
+    for _ in range(500):
+        assert b['resourceType'] == 'Bundle' and b['type'] == 'searchset', b
+        ids += [e['resource']['id'] for e in b.get('entry', [])
+                if e.get('search', {}).get('mode', 'match') == mode]
+        nxt = [lk['url'] for lk in b.get('link', [])
+               if lk.get('relation') == 'next']
+        if not nxt:
+            assert len(ids) == len(set(ids)), f'duplicate ids {ids}'
+            return set(ids)
+        b = get_json(http, urljoin(FHIR_BASE + '/', nxt[0]))
+    raise AssertionError(f'{rtype} {params}: too many pages')
+
+
+def where(facts, pred):
+    """The ids of the facts (a dict by id) that `pred` holds for."""
+    return {i for i, r in facts.items() if pred(r)}

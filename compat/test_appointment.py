@@ -26,15 +26,13 @@ Environment (as compat/test_search.py):
 The module skips itself when FHIR_BASE or FACTS is unset.
 """
 import unicodedata
-from urllib.parse import urljoin
 
 import pytest
 
 from compat_env import (  # noqa: E402
-    FACTS, FHIR_BASE, PASSWORD, TIMEOUT, USER,
+    FACTS, FHIR_BASE, USER, get_json, http, search as search_pages, where,
 )
 
-import requests  # noqa: E402
 if 'appointments' not in FACTS:
     pytest.skip('facts without "appointments" (older export_facts.py)',
                 allow_module_level=True)
@@ -42,7 +40,6 @@ APPOINTMENTS = {r['id']: r for r in FACTS['appointments']}
 INSURANCES = {r['id']: r for r in FACTS['insurances']}
 RELATED = {r['id']: r for r in FACTS['family_members']}
 
-FHIR_JSON = 'application/fhir+json'
 V2_0276 = 'http://terminology.hl7.org/CodeSystem/v2-0276'
 STATUS_SYSTEM = 'http://hl7.org/fhir/appointmentstatus'
 ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode'
@@ -107,45 +104,9 @@ def norm(s):
     return ''.join(c for c in s if not unicodedata.combining(c)).casefold()
 
 
-# ---------------------------------------------------------------------------
-# HTTP helpers
-# ---------------------------------------------------------------------------
-@pytest.fixture(scope='session')
-def http():
-    s = requests.Session()
-    s.auth = (USER, PASSWORD)
-    s.headers['Accept'] = FHIR_JSON
-    yield s
-    s.close()
-
-
-def get_json(http, path, params=None, expect=200):
-    target = path if path.startswith('http') else f'{FHIR_BASE}/{path}'
-    r = http.get(target, params=params, timeout=TIMEOUT)
-    assert r.status_code == expect, (
-        f'GET {r.url} -> {r.status_code} (expected {expect}): {r.text[:500]}')
-    return r.json()
-
-
 def search(http, rtype, params):
-    """The ids of every match, following link 'next'."""
-    b = get_json(http, rtype, dict(params, _count='2'))
-    ids = []
-    for _ in range(500):
-        assert b['resourceType'] == 'Bundle' and b['type'] == 'searchset', b
-        ids += [e['resource']['id'] for e in b.get('entry', [])
-                if e.get('search', {}).get('mode', 'match') == 'match']
-        nxt = [lk['url'] for lk in b.get('link', [])
-               if lk.get('relation') == 'next']
-        if not nxt:
-            assert len(ids) == len(set(ids)), f'duplicate ids {ids}'
-            return set(ids)
-        b = get_json(http, urljoin(FHIR_BASE + '/', nxt[0]))
-    raise AssertionError(f'{rtype} {params}: too many pages')
-
-
-def where(facts, pred):
-    return {k for k, v in facts.items() if pred(v)}
+    """The ids of every match, two a page."""
+    return search_pages(http, rtype, params, count='2')
 
 
 # ---------------------------------------------------------------------------

@@ -5,13 +5,11 @@ between them (Observation.encounter, partOf, the Patient compartment,
 _revinclude) and the ids each user gets.
 
 Environment as test_fhir.py (FHIR_BASE, FACTS, FHIR_USER, FHIR_PASSWORD)."""
-from urllib.parse import urljoin
-
 import pytest
 
 from compat_env import (  # noqa: E402
-    FACTS, FHIR_BASE, KNOWN_PASSWORDS, PASSWORD, TIMEOUT, USER,
-    model_readable, visible_resources,
+    FACTS, FHIR_BASE, KNOWN_PASSWORDS, TIMEOUT, USER, get_json as get, http,
+    model_readable, search as search_pages, visible_resources,
 )
 
 import requests  # noqa: E402
@@ -24,35 +22,9 @@ if not FACTS.get('encounters'):
     pytest.skip('the facts have no encounters', allow_module_level=True)
 
 
-@pytest.fixture(scope='module')
-def http():
-    s = requests.Session()
-    s.auth = (USER, PASSWORD)
-    s.headers['Accept'] = 'application/fhir+json'
-    yield s
-    s.close()
-
-
-def get(http, path, params=None, expect=200):
-    r = http.get(f'{FHIR_BASE}/{path}', params=params, timeout=TIMEOUT)
-    assert r.status_code == expect, f'GET {r.url} -> {r.status_code}: ' \
-        f'{r.text[:300]}'
-    return r.json()
-
-
 def search(http, rtype, params, mode='match'):
-    """ids of every page of a search, in `mode` entries."""
-    b = get(http, rtype, dict(params, _count='7'))
-    ids = []
-    while True:
-        ids += [e['resource']['id'] for e in b.get('entry', [])
-                if e.get('search', {}).get('mode', 'match') == mode]
-        nxt = [lk['url'] for lk in b['link'] if lk['relation'] == 'next']
-        if not nxt:
-            return set(ids)
-        r = http.get(urljoin(FHIR_BASE + '/', nxt[0]), timeout=TIMEOUT)
-        assert r.status_code == 200, r.text[:300]
-        b = r.json()
+    """The ids of every page's entries of one search mode, seven a page."""
+    return search_pages(http, rtype, params, count='7', mode=mode)
 
 
 def ids(records, pred=lambda r: True):

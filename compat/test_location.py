@@ -19,22 +19,19 @@ Environment (as compat/test_search.py):
 The module skips itself when FHIR_BASE or FACTS is unset.
 """
 import unicodedata
-from urllib.parse import urljoin
 
 import pytest
 
 from compat_env import (  # noqa: E402
-    FACTS, FHIR_BASE, PASSWORD, TIMEOUT, USER,
+    FACTS, FHIR_BASE, USER, get_json, http, search, where,
 )
 
-import requests  # noqa: E402
 if 'locations' not in FACTS:
     pytest.skip('facts without "locations" (older export_facts.py)',
                 allow_module_level=True)
 LOCATIONS = {r['id']: r for r in FACTS['locations']}
 ROLES = {r['id']: r for r in FACTS['practitioner_roles']}
 
-FHIR_JSON = 'application/fhir+json'
 STATUS_0116 = 'http://terminology.hl7.org/CodeSystem/v2-0116'
 ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode'
 PHYSICAL = {'bu': 'bu', 'ward': 'wa', 'bed': 'bd', 'or': 'ro'}
@@ -80,47 +77,6 @@ def norm(s):
 
 def starts(value, query):
     return value is not None and norm(value).startswith(norm(query))
-
-
-# ---------------------------------------------------------------------------
-# HTTP helpers
-# ---------------------------------------------------------------------------
-@pytest.fixture(scope='session')
-def http():
-    s = requests.Session()
-    s.auth = (USER, PASSWORD)
-    s.headers['Accept'] = FHIR_JSON
-    yield s
-    s.close()
-
-
-def get_json(http, path, params=None, expect=200):
-    target = path if path.startswith('http') else f'{FHIR_BASE}/{path}'
-    r = http.get(target, params=params, timeout=TIMEOUT)
-    assert r.status_code == expect, (
-        f'GET {r.url} -> {r.status_code} (expected {expect}): {r.text[:500]}')
-    return r.json()
-
-
-def search(http, rtype, params):
-    """The ids of every match, following link 'next'."""
-    b = get_json(http, rtype, dict(params, _count='3'))
-    ids = []
-    for _ in range(500):
-        assert b['resourceType'] == 'Bundle' and b['type'] == 'searchset', b
-        ids += [e['resource']['id'] for e in b.get('entry', [])
-                if e.get('search', {}).get('mode', 'match') == 'match']
-        nxt = [lk['url'] for lk in b.get('link', [])
-               if lk.get('relation') == 'next']
-        if not nxt:
-            assert len(ids) == len(set(ids)), f'duplicate ids {ids}'
-            return set(ids)
-        b = get_json(http, urljoin(FHIR_BASE + '/', nxt[0]))
-    raise AssertionError(f'{rtype} {params}: too many pages')
-
-
-def where(facts, pred):
-    return {i for i, r in facts.items() if pred(r)}
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::access::Policy;
-use crate::db::{Database, Param};
+use crate::db::Database;
 use crate::resources::{Context, Kind, ResourceDef, SearchParam};
 use crate::search::{SearchError, SearchRequest, find_param, search};
 
@@ -216,22 +216,7 @@ async fn referred(
                 if let Some(w) = path.when {
                     sql.push(w).push(" AND ");
                 }
-                if from.key_is_text {
-                    sql.push(from.key).push(" IN (");
-                    for (i, id) in ids.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.param(Param::Text(id.clone()));
-                    }
-                    sql.push(")");
-                    if !from.id_rows.is_empty() {
-                        sql.push(" AND ");
-                        crate::search::push_id_rows(&mut sql, from, ids);
-                    }
-                } else {
-                    sql.in_ids(from.key, &crate::resources::int_ids(ids));
-                }
+                crate::search::push_key_in(&mut sql, from, ids);
                 referenced.extend(db.query(&sql).await?.iter().filter_map(|r| r.opt_text(0)));
             }
         }

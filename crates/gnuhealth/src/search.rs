@@ -773,6 +773,28 @@ fn key_condition(
     Ok(())
 }
 
+/// `key IN (ids)` for the FHIR ids of `def`; for text keys of a union with row ids
+/// ([`ResourceDef::id_rows`]) also the condition on those, which the database answers from
+/// the branches' keys.
+pub fn push_key_in(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
+    if !def.key_is_text {
+        sql.in_ids(def.key, &crate::resources::int_ids(ids));
+        return;
+    }
+    sql.push(def.key).push(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.param(Param::Text(id.clone()));
+    }
+    sql.push(")");
+    if !def.id_rows.is_empty() {
+        sql.push(" AND ");
+        push_id_rows(sql, def, ids);
+    }
+}
+
 /// `ids` split by the branch of `def` they name (per [`ResourceDef::id_rows`] prefix, ids
 /// that fit none dropped: they cannot exist); all together for other types.
 pub fn id_groups(def: &ResourceDef, ids: &[String]) -> Vec<Vec<String>> {

@@ -614,6 +614,20 @@ pub(crate) fn lenient(headers: &HeaderMap) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
 }
 
+/// A searchset entry telling the client something about the search (R4
+/// `search.mode = outcome`).
+pub(crate) fn outcome_entry(
+    outcome: &fhir::outcome::OperationOutcome,
+) -> Result<BundleEntry, ApiError> {
+    Ok(BundleEntry {
+        full_url: None,
+        resource: serde_json::to_value(outcome).map_err(|_| ApiError::Internal)?,
+        search: Some(EntrySearch {
+            mode: SearchMode::Outcome,
+        }),
+    })
+}
+
 /// What a search-like request does first: its output format, its audit entry (the
 /// parameters without the cursor), and who asks.
 pub(crate) async fn open_search(
@@ -852,13 +866,7 @@ async fn search(
                 ignored.join(", ")
             ),
         );
-        bundle.entry.push(BundleEntry {
-            full_url: None,
-            resource: serde_json::to_value(&outcome).map_err(|_| ApiError::Internal)?,
-            search: Some(EntrySearch {
-                mode: SearchMode::Outcome,
-            }),
-        });
+        bundle.entry.push(outcome_entry(&outcome)?);
     }
     Ok(fhir_response(StatusCode::OK, render(&bundle, &out)?))
 }

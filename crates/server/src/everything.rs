@@ -16,8 +16,8 @@ use gnuhealth::search::{PagePos, SearchRequest};
 use serde_json::Value;
 
 use crate::app::{
-    AppState, audit, context, fhir_response, lenient, open_search, query_pairs, redact, render,
-    require_read,
+    AppState, audit, context, fhir_response, lenient, open_search, outcome_entry, query_pairs,
+    redact, render, require_read,
 };
 use crate::cursor;
 use crate::error::ApiError;
@@ -276,13 +276,7 @@ pub async fn everything(
             resource_type: "OperationOutcome",
             issue: issues,
         };
-        bundle.entry.push(BundleEntry {
-            full_url: None,
-            resource: serde_json::to_value(&outcome).map_err(|_| ApiError::Internal)?,
-            search: Some(EntrySearch {
-                mode: SearchMode::Outcome,
-            }),
-        });
+        bundle.entry.push(outcome_entry(&outcome)?);
     }
     Ok(fhir_response(StatusCode::OK, render(&bundle, &out)?))
 }

@@ -19,7 +19,7 @@ use fhir::datatypes::{CodeableConcept, Coding, Identifier, PrimitiveExtensions, 
 use fhir::resources::appointment::{Appointment, AppointmentParticipant};
 use serde_json::Value;
 
-use super::medication::PRODUCT_SYSTEM;
+use super::medication::{PRODUCT_SYSTEM, product_code};
 use super::practitioner::SPECIALTY_SYSTEM;
 use super::{
     Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
@@ -291,7 +291,7 @@ async fn load_appointments(
                 .collect(),
             status,
             cancelation_reason: cancelation_reason(state),
-            service_type: service_type(ctx, row.opt_text(13), row.opt_text(14))
+            service_type: product_code(ctx, row.opt_text(13), row.opt_text(14))
                 .into_iter()
                 .collect(),
             specialty: row
@@ -405,25 +405,6 @@ fn cancelation_reason(state: Option<&str>) -> Option<CodeableConcept> {
             }
             .to_owned(),
         ),
-    })
-}
-
-/// The consultation service: its product's name, coded by the product's code when it has
-/// one.
-fn service_type(
-    ctx: &Context,
-    code: Option<String>,
-    name: Option<String>,
-) -> Option<CodeableConcept> {
-    if code.is_none() && name.is_none() {
-        return None;
-    }
-    Some(CodeableConcept {
-        coding: code
-            .map(|c| Coding::new(&ctx.system(PRODUCT_SYSTEM), c, name.clone()))
-            .into_iter()
-            .collect(),
-        text: name,
     })
 }
 

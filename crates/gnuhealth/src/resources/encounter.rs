@@ -26,7 +26,7 @@ use super::{
     Context, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
     meta, to_json,
 };
-use crate::db::{Database, Row, Sql};
+use crate::db::{Database, Row};
 use crate::tryton::fhir_datetime;
 
 pub const CLASS_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
@@ -384,7 +384,7 @@ fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture
                  LEFT JOIN gnuhealth_pathology dm ON dm.id = r.dx_main \
                  LEFT JOIN gnuhealth_pathology dd ON dd.id = r.dx_discharge WHERE ",
             );
-        push_ids(&mut main, ids);
+        crate::search::push_key_in(&mut main, &ENCOUNTER, ids);
         let evaluations: Vec<i64> = ids
             .iter()
             .filter_map(|id| id.strip_prefix("eval-")?.parse().ok())
@@ -421,19 +421,6 @@ fn load<'a>(db: &'a Database, ctx: &'a Context, ids: &'a [String]) -> LoadFuture
             })
             .collect()
     })
-}
-
-/// `r.fhir_id IN (ids)`, with the row-id columns the database can answer from keys.
-fn push_ids(sql: &mut Sql, ids: &[String]) {
-    sql.push("r.fhir_id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.param(crate::db::Param::Text(id.clone()));
-    }
-    sql.push(") AND ");
-    crate::search::push_id_rows(sql, &ENCOUNTER, ids);
 }
 
 /// One row of [`COLUMNS`] (+ the evaluation's secondary conditions and hypotheses) →

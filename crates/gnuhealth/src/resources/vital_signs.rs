@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::observation::{CATEGORY_SYSTEM, DATA_ABSENT_SYSTEM};
 use super::{Context, meta, to_json};
-use crate::db::{Database, DbError, Param, Row};
+use crate::db::{Database, DbError, Row};
 use crate::tryton::fhir_datetime;
 
 /// Codes of this server for measurements LOINC has no code for.
@@ -317,15 +317,8 @@ pub async fn load(
         .push(COLUMNS)
         .push(" FROM ")
         .push(from)
-        .push(" WHERE r.fhir_id IN (");
-    for (i, id) in owned.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.param(Param::Text(id.clone()));
-    }
-    sql.push(") AND ");
-    crate::search::push_id_rows(&mut sql, def, &owned);
+        .push(" WHERE ");
+    crate::search::push_key_in(&mut sql, def, &owned);
     db.query(&sql)
         .await?
         .iter()
