@@ -4,8 +4,11 @@
 //! text forms whatever the backend (dates `YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS[.ffffff]`),
 //! so the mappings never see a dialect difference.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use fhir::search::TextMatch;
@@ -37,7 +40,7 @@ pub enum DbError {
 #[derive(Debug, Clone, Default)]
 pub struct DbOptions {
     /// Statements running longer are cancelled with [`DbError::Timeout`] (none if `None`).
-    pub query_timeout: Option<std::time::Duration>,
+    pub query_timeout: Option<Duration>,
 }
 
 /// One bound parameter.
@@ -280,15 +283,19 @@ impl Row {
     }
 }
 
-/// A SQLite connection pool: rusqlite is synchronous, so statements run on tokio's blocking
-/// pool with a connection taken from here.
+/// A SQLite connection pool: rusqlite is synchronous, so statements that take time run on
+/// tokio's blocking pool with a connection taken from here. Most statements are key
+/// lookups of a few microseconds, less than the hand-over to another thread costs: those
+/// run in place, on a connection of the calling thread ([`SqlitePool::query_inline`]).
 struct SqlitePool {
+    /// Names this pool's connections in the threads' own connection lists.
+    id: u64,
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
     /// At most this many connections exist: requests wait for one rather than opening
     /// more, so connections (and their prepared statements) are reused.
     permits: tokio::sync::Semaphore,
-    query_timeout: Option<std::time::Duration>,
+    query_timeout: Option<Duration>,
 }
 
 /// How many SQLite virtual-machine steps run between two checks of the query deadline:
@@ -297,6 +304,27 @@ const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
 /// Connections to a SQLite database: a few per core is enough, SQLite work is CPU-bound.
 const SQLITE_CONNECTIONS: usize = 8;
+
+/// How long a statement may run in place on an async thread before it is interrupted and
+/// run again on the blocking pool: key lookups and pages of a few rows finish well within
+/// it, scans do not, and then at most this much work is thrown away.
+const INLINE_BUDGET: Duration = Duration::from_millis(1);
+
+/// Steps between two checks of the in-place budget (a check is one clock read).
+const INLINE_STEPS: std::ffi::c_int = 1_000;
+
+/// Databases a thread keeps its own connection to (a server has one; tests open many).
+const INLINE_DATABASES: usize = 4;
+
+/// Source of [`SqlitePool::id`].
+static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's own connections, by pool id: no lock, no hand-over, and the
+    /// connection's prepared statements stay warm for the statements this thread runs.
+    static INLINE_CONNECTIONS: RefCell<Vec<(u64, rusqlite::Connection)>> =
+        const { RefCell::new(Vec::new()) };
+}
 
 impl SqlitePool {
     fn open(&self) -> Result<rusqlite::Connection, DbError> {
@@ -308,7 +336,7 @@ impl SqlitePool {
         let conn = rusqlite::Connection::open_with_flags(&self.path, flags).map_err(|e| {
             DbError::Unavailable(format!("cannot open {}: {e}", self.path.display()))
         })?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         register_fold(&conn).map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(conn)
@@ -328,6 +356,44 @@ impl SqlitePool {
         {
             v.push(conn);
         }
+    }
+
+    /// Run `sqls` in place on this thread's own connection if they finish within
+    /// [`INLINE_BUDGET`]; `None` when they would take longer (it was interrupted) or no
+    /// connection of this thread can be used: the caller then runs it on the blocking
+    /// pool, which also reports what is wrong with the database.
+    fn query_inline(&self, sqls: &[&Sql]) -> Option<Result<Vec<Vec<Row>>, DbError>> {
+        INLINE_CONNECTIONS.with(|cell| {
+            let mut conns = cell.try_borrow_mut().ok()?;
+            let pos = match conns.iter().position(|(id, _)| *id == self.id) {
+                Some(pos) => pos,
+                None => {
+                    let conn = self.open().ok()?;
+                    // Never wait for a writer's lock here, on an async thread: the
+                    // blocking pool waits instead.
+                    conn.busy_timeout(Duration::ZERO).ok()?;
+                    if conns.len() >= INLINE_DATABASES {
+                        conns.remove(0);
+                    }
+                    conns.push((self.id, conn));
+                    conns.len() - 1
+                }
+            };
+            let conn = &conns[pos].1;
+            let deadline = Instant::now() + INLINE_BUDGET;
+            conn.progress_handler(INLINE_STEPS, Some(move || Instant::now() >= deadline));
+            let res = sqlite_read(conn, sqls);
+            conn.progress_handler(INLINE_STEPS, None::<fn() -> bool>);
+            match res {
+                Err(DbError::Timeout) => None,
+                Err(DbError::Unavailable(_)) => {
+                    // Busy, or the file was replaced or damaged: opened again next time.
+                    conns.remove(pos);
+                    None
+                }
+                done => Some(done),
+            }
+        })
     }
 }
 
@@ -407,6 +473,7 @@ impl Database {
                 )));
             }
             Backend::Sqlite(SqlitePool {
+                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
                 path,
                 idle: Mutex::new(Vec::new()),
                 permits: tokio::sync::Semaphore::new(SQLITE_CONNECTIONS),
@@ -436,8 +503,8 @@ impl Database {
             );
             let pool = deadpool_postgres::Pool::builder(mgr)
                 .max_size(16)
-                .wait_timeout(Some(std::time::Duration::from_secs(5)))
-                .create_timeout(Some(std::time::Duration::from_secs(5)))
+                .wait_timeout(Some(Duration::from_secs(5)))
+                .create_timeout(Some(Duration::from_secs(5)))
                 .runtime(deadpool_postgres::Runtime::Tokio1)
                 .build()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
@@ -492,12 +559,9 @@ impl Database {
             // The deadline counts from the moment the statement may run (waiting for a
             // connection is not the query's cost). SQLite calls the handler every few
             // thousand virtual-machine steps; returning true interrupts the statement.
-            let deadline = pool.query_timeout.map(|t| std::time::Instant::now() + t);
+            let deadline = pool.query_timeout.map(|t| Instant::now() + t);
             if let Some(deadline) = deadline {
-                conn.progress_handler(
-                    PROGRESS_STEPS,
-                    Some(move || std::time::Instant::now() >= deadline),
-                );
+                conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline));
             }
             let res = f(&conn);
             if deadline.is_some() {
@@ -513,26 +577,57 @@ impl Database {
 
     /// Run a query and return all its rows.
     pub async fn query(&self, sql: &Sql) -> Result<Vec<Row>, DbError> {
-        // `RUST_LOG=gnuhealth::sql=debug` shows every statement: what a request costs.
-        tracing::debug!(target: "gnuhealth::sql", "{}", sql.text());
+        let mut all = self.query_all(&[sql]).await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// Run several queries as one read and return the rows of each, in order: on SQLite
+    /// in one transaction (one lock and one look at the journal for all of them, which
+    /// is most of what a key lookup costs), on PostgreSQL on one connection, pipelined
+    /// (one round trip's wait for all of them).
+    pub async fn query_all(&self, sqls: &[&Sql]) -> Result<Vec<Vec<Row>>, DbError> {
+        for sql in sqls {
+            // `RUST_LOG=gnuhealth::sql=debug` shows every statement: what a request costs.
+            tracing::debug!(target: "gnuhealth::sql", "{}", sql.text());
+        }
         match &*self.inner {
-            Backend::Sqlite(_) => {
-                let sql = sql.clone();
-                self.with_sqlite(move |conn| sqlite_query(conn, &sql)).await
+            Backend::Sqlite(pool) => {
+                if let Some(done) = pool.query_inline(sqls) {
+                    return done;
+                }
+                let sqls: Vec<Sql> = sqls.iter().map(|s| (*s).clone()).collect();
+                self.with_sqlite(move |conn| sqlite_read(conn, &sqls)).await
             }
             Backend::Postgres(pool) => {
                 let client = pool
                     .get()
                     .await
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                let stmt = client.prepare_cached(sql.text()).await.map_err(pg_error)?;
-                let params: Vec<&(dyn ToSql + Sync)> = sql
-                    .params()
+                let mut statements = Vec::with_capacity(sqls.len());
+                for sql in sqls {
+                    statements.push(client.prepare_cached(sql.text()).await.map_err(pg_error)?);
+                }
+                let params: Vec<Vec<&(dyn ToSql + Sync)>> = sqls
                     .iter()
-                    .map(|p| p as &(dyn ToSql + Sync))
+                    .map(|sql| {
+                        sql.params()
+                            .iter()
+                            .map(|p| p as &(dyn ToSql + Sync))
+                            .collect()
+                    })
                     .collect();
-                let rows = client.query(&stmt, &params).await.map_err(pg_error)?;
-                rows.iter().map(pg_row).collect()
+                // Polled together, tokio-postgres sends them all before reading answers.
+                let all = futures_util::future::try_join_all(
+                    statements
+                        .iter()
+                        .zip(&params)
+                        .map(|(stmt, params)| client.query(stmt, params)),
+                )
+                .await
+                .map_err(pg_error)?;
+                all.iter()
+                    .map(|rows| rows.iter().map(pg_row).collect())
+                    .collect()
             }
         }
     }
@@ -632,6 +727,40 @@ fn sqlite_params(sql: &Sql) -> Vec<rusqlite::types::Value> {
             )),
         })
         .collect()
+}
+
+/// The rows of each statement; several are read in one transaction, so they see the same
+/// state of the database and take its lock once.
+fn sqlite_read<S: std::borrow::Borrow<Sql>>(
+    conn: &rusqlite::Connection,
+    sqls: &[S],
+) -> Result<Vec<Vec<Row>>, DbError> {
+    if let [one] = sqls {
+        return Ok(vec![sqlite_query(conn, one.borrow())?]);
+    }
+    let run = |sql: &str| -> Result<(), DbError> {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(sqlite_error)
+    };
+    run("BEGIN")?;
+    let all: Result<Vec<Vec<Row>>, DbError> = sqls
+        .iter()
+        .map(|s| sqlite_query(conn, s.borrow()))
+        .collect();
+    match all {
+        Ok(all) => {
+            run("COMMIT")?;
+            Ok(all)
+        }
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = run("ROLLBACK");
+            }
+            Err(e)
+        }
+    }
 }
 
 fn sqlite_query(conn: &rusqlite::Connection, sql: &Sql) -> Result<Vec<Row>, DbError> {
@@ -855,7 +984,7 @@ mod tests {
     async fn sqlite_query_timeout_cancels_and_the_connection_stays_usable() {
         let path = tiny_database("timeout");
         let opts = DbOptions {
-            query_timeout: Some(std::time::Duration::from_millis(100)),
+            query_timeout: Some(Duration::from_millis(1000)),
         };
         let url = format!("sqlite://{}", path.display());
         let db = match Database::connect_with(&url, opts).await {
@@ -868,18 +997,27 @@ mod tests {
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) \
              SELECT COUNT(*) FROM n",
         );
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let res = db.query(&slow).await;
         assert!(matches!(res, Err(DbError::Timeout)), "{res:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(5));
         // The interrupted connection went back to the pool (it is the one taken next) and
-        // answers again: the old deadline does not linger on it.
+        // answers again: the old deadline does not linger on it. Counting to 100,000 takes
+        // longer than a statement may run in place, so these too run on the pool.
         for _ in 0..3 {
-            let mut quick = db.sql();
-            quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
-            let rows = db.query(&quick).await;
-            assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(0));
+            let mut longer = db.sql();
+            longer.push(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+                 SELECT COUNT(*) FROM n",
+            );
+            let rows = db.query(&longer).await;
+            assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(100_000));
         }
+        // Quick statements run in place, on this thread's own connection.
+        let mut quick = db.sql();
+        quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
+        let rows = db.query(&quick).await;
+        assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(0));
         let _ = std::fs::remove_file(&path);
     }
 

@@ -5,7 +5,7 @@
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use crate::db::{Database, DbError, Param};
+use crate::db::{Database, DbError, Param, Row, Sql};
 
 /// An active Tryton user as stored in `res_user`.
 #[derive(Debug, Clone)]
@@ -18,17 +18,44 @@ pub struct User {
 
 /// Look up an active user by login (inactive users cannot sign in, as in Tryton).
 pub async fn find_active_user(db: &Database, login: &str) -> Result<Option<User>, DbError> {
+    Ok(user_of(&db.query(&active_user_sql(db, login)).await?))
+}
+
+fn active_user_sql(db: &Database, login: &str) -> Sql {
     let mut sql = db.sql();
     sql.push("SELECT id, login, password_hash FROM res_user WHERE login = ");
     sql.param(Param::Text(login.to_owned()));
     let t = sql.is_true("active");
     sql.push(" AND ").push(&t).push(" AND id > 0");
-    let rows = db.query(&sql).await?;
-    Ok(rows.first().map(|r| User {
+    sql
+}
+
+fn user_of(rows: &[Row]) -> Option<User> {
+    rows.first().map(|r| User {
         id: r.int(0),
         login: r.opt_text(1).unwrap_or_default(),
         password_hash: r.opt_text(2),
-    }))
+    })
+}
+
+/// [`find_active_user`] and the recent failed sign-ins ([`AttemptCounts`]) in one read:
+/// what every sign-in needs.
+pub async fn find_active_user_and_attempts(
+    db: &Database,
+    t: &Throttle,
+    login: &str,
+    ip: std::net::IpAddr,
+    now: chrono::NaiveDateTime,
+) -> Result<(Option<User>, AttemptCounts), DbError> {
+    let user = active_user_sql(db, login);
+    let attempts = attempts_sql(db, t, login, ip, now);
+    let rows = db.query_all(&[&user, &attempts]).await?;
+    match rows.as_slice() {
+        [user, attempts] => Ok((user_of(user), counts_of(attempts))),
+        _ => Err(DbError::Query(
+            "sign-in read: wrong number of results".into(),
+        )),
+    }
 }
 
 /// Look up an active user by id (bearer tokens carry the id).
@@ -112,14 +139,14 @@ fn window_start(t: &Throttle, now: chrono::NaiveDateTime) -> Param {
     Param::DateTime(now - chrono::Duration::seconds(t.window_seconds))
 }
 
-/// Count the recent attempts for `login` and for the network of `ip` (one query).
-pub async fn count_attempts(
+/// Counts the recent attempts for `login` and for the network of `ip` (one statement).
+fn attempts_sql(
     db: &Database,
     t: &Throttle,
     login: &str,
     ip: std::net::IpAddr,
     now: chrono::NaiveDateTime,
-) -> Result<AttemptCounts, DbError> {
+) -> Sql {
     let mut sql = db.sql();
     sql.push("SELECT (SELECT COUNT(*) FROM res_user_login_attempt WHERE login = ");
     sql.param(Param::Text(attempt_login(login)));
@@ -130,12 +157,15 @@ pub async fn count_attempts(
     sql.push(" AND create_date >= ");
     sql.param(window_start(t, now));
     sql.push(")");
-    let rows = db.query(&sql).await?;
+    sql
+}
+
+fn counts_of(rows: &[Row]) -> AttemptCounts {
     let row = rows.first();
-    Ok(AttemptCounts {
+    AttemptCounts {
         login: row.map_or(0, |r| r.int(0)),
         network: row.map_or(0, |r| r.int(1)),
-    })
+    }
 }
 
 /// Record a failed attempt, first purging the attempts older than the window (trytond's

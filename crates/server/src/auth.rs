@@ -93,10 +93,8 @@ impl Authenticator {
         let now = chrono::Utc::now().naive_utc();
         // Counted before anything else, as trytond does: a locked login stays locked even
         // for a password verified a moment ago.
-        let (user, counts) = tokio::try_join!(
-            gnuhealth::security::find_active_user(db, login),
-            gnuhealth::security::count_attempts(db, &t, login, client, now)
-        )?;
+        let (user, counts) =
+            gnuhealth::security::find_active_user_and_attempts(db, &t, login, client, now).await?;
         let throttled = || ApiError::TooManyRequests {
             retry_after: t.window_seconds.max(1) as u64,
             message: "too many sign-in attempts; try again later".into(),

@@ -237,8 +237,8 @@ async fn load_organizations(
          FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
     )
     .in_ids("r.id", ids);
-    let (rows, children) =
-        tokio::try_join!(db.query(&main), PersonChildren::load(db, ids, PARTIES))?;
+    let (mut main_rows, children) = PersonChildren::load(db, &[&main], ids, PARTIES).await?;
+    let rows = main_rows.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -15,7 +15,7 @@ use super::{
     Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
     to_json,
 };
-use crate::db::{Database, DbError, Row};
+use crate::db::{Database, DbError, Row, Sql};
 use crate::tryton::{fhir_date, fhir_datetime, newest};
 
 pub const GENDER_SYSTEM: &str = "http://hl7.org/fhir/administrative-gender";
@@ -519,8 +519,8 @@ async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<
          LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
     )
     .in_ids("r.id", ids);
-    let party_children = PersonChildren::load(db, ids, PARTIES);
-    let (rows, children) = tokio::try_join!(db.query(&main), party_children)?;
+    let (mut main_rows, children) = PersonChildren::load(db, &[&main], ids, PARTIES).await?;
+    let rows = main_rows.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -707,12 +707,14 @@ pub(crate) struct PartyChildren<'a> {
 
 impl PersonChildren {
     /// Load for the parties selected by `parties_of` + `id IN ids` + `)`, e.g.
-    /// `(SELECT party FROM gnuhealth_patient WHERE ` for patient ids.
+    /// `(SELECT party FROM gnuhealth_patient WHERE ` for patient ids, in one read with the
+    /// caller's own statements `with` (the main rows), whose rows come back in order.
     pub(crate) async fn load(
         db: &Database,
+        with: &[&Sql],
         ids: &[i64],
         parties_of: &str,
-    ) -> Result<PersonChildren, DbError> {
+    ) -> Result<(Vec<Vec<Row>>, PersonChildren), DbError> {
         let q = |select: &str, order: &str| {
             let mut s = db.sql();
             s.push(select)
@@ -754,20 +756,22 @@ impl PersonChildren {
              WHERE pl.party",
             " ORDER BY pl.party, (pl.company IS NULL), pl.id",
         );
-        let (names, telecoms, addresses, alt_ids, langs) = tokio::try_join!(
-            db.query(&names),
-            db.query(&telecoms),
-            db.query(&addresses),
-            db.query(&alt_ids),
-            db.query(&langs)
-        )?;
-        Ok(PersonChildren {
+        let mut all = with.to_vec();
+        all.extend([&names, &telecoms, &addresses, &alt_ids, &langs]);
+        let mut rows = db.query_all(&all).await?;
+        let children = rows.split_off(with.len());
+        let [names, telecoms, addresses, alt_ids, langs] = <[Vec<Row>; 5]>::try_from(children)
+            .map_err(|_| {
+                DbError::Query("a person's child tables: wrong number of results".into())
+            })?;
+        let children = PersonChildren {
             names: group_by(names, 0),
             telecoms: group_by(telecoms, 0),
             addresses: group_by(addresses, 0),
             alt_ids: group_by(alt_ids, 0),
             langs: group_by(langs, 0),
-        })
+        };
+        Ok((rows, children))
     }
 
     pub(crate) fn of(&self, party: i64) -> PartyChildren<'_> {

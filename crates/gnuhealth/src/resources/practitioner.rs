@@ -162,9 +162,10 @@ async fn load_practitioners(
         )
         .in_ids("hs.healthprof", ids)
         .push(" ORDER BY hs.healthprof, CASE WHEN hs.mainsp = TRUE THEN 0 ELSE 1 END, hs.id");
-    let party_children = PersonChildren::load(db, ids, PARTIES);
-    let (rows, specialties, children) =
-        tokio::try_join!(db.query(&main), db.query(&specialties), party_children)?;
+    let (mut main_rows, children) =
+        PersonChildren::load(db, &[&main, &specialties], ids, PARTIES).await?;
+    let specialties = main_rows.pop().unwrap_or_default();
+    let rows = main_rows.pop().unwrap_or_default();
     let specialties = group_by(specialties, 0);
 
     let mut out = Vec::with_capacity(rows.len());

@@ -234,12 +234,14 @@ async fn load_related(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
         sql.param(Param::Text((*id).clone()));
     }
     sql.push(")");
-    let children = PersonChildren::load(
+    let (mut main_rows, children) = PersonChildren::load(
         db,
+        &[&sql],
         &members,
         "(SELECT party FROM gnuhealth_family_member WHERE ",
-    );
-    let (rows, children) = tokio::try_join!(db.query(&sql), children)?;
+    )
+    .await?;
+    let rows = main_rows.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
