@@ -384,6 +384,10 @@ impl SqlitePool {
             conn.progress_handler(INLINE_STEPS, Some(move || Instant::now() >= deadline));
             let res = sqlite_read(conn, sqls);
             conn.progress_handler(INLINE_STEPS, None::<fn() -> bool>);
+            if !end_read(conn) {
+                conns.remove(pos);
+                return None;
+            }
             match res {
                 Err(DbError::Timeout) => None,
                 Err(DbError::Unavailable(_)) => {
@@ -568,7 +572,9 @@ impl Database {
                 // The next statement on this connection gets its own deadline.
                 conn.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
             }
-            pool.give_back(conn);
+            if end_read(&conn) {
+                pool.give_back(conn);
+            }
             res
         })
         .await
@@ -749,18 +755,14 @@ fn sqlite_read<S: std::borrow::Borrow<Sql>>(
         .iter()
         .map(|s| sqlite_query(conn, s.borrow()))
         .collect();
-    match all {
-        Ok(all) => {
-            run("COMMIT")?;
-            Ok(all)
-        }
-        Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = run("ROLLBACK");
-            }
-            Err(e)
-        }
-    }
+    all.and_then(|all| run("COMMIT").map(|()| all))
+}
+
+/// After a read: the connection out of any transaction a failed or interrupted read left
+/// open (its progress handler already removed, so the rollback itself cannot be
+/// interrupted). False if it could not be: the connection must be dropped.
+fn end_read(conn: &rusqlite::Connection) -> bool {
+    conn.is_autocommit() || (conn.execute_batch("ROLLBACK").is_ok() && conn.is_autocommit())
 }
 
 fn sqlite_query(conn: &rusqlite::Connection, sql: &Sql) -> Result<Vec<Row>, DbError> {
@@ -1018,6 +1020,38 @@ mod tests {
         quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
         let rows = db.query(&quick).await;
         assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(0));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn a_read_too_long_to_run_in_place_is_read_again_on_the_pool() {
+        let path = tiny_database("batch");
+        let url = format!("sqlite://{}", path.display());
+        let db = match Database::connect(&url).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        let mut quick = db.sql();
+        quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
+        let mut longer = db.sql();
+        longer.push(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+             SELECT COUNT(*) FROM n",
+        );
+        // In place, the second statement is interrupted inside the read's transaction; the
+        // connection must come out of it, or the next read on this thread fails.
+        for _ in 0..3 {
+            let counts = db
+                .query_all(&[&quick, &longer])
+                .await
+                .map(|all| all.iter().map(|rows| rows[0].int(0)).collect::<Vec<_>>());
+            assert_eq!(counts.ok(), Some(vec![0, 100_000]));
+            let counts = db
+                .query_all(&[&quick, &quick])
+                .await
+                .map(|all| all.iter().map(|rows| rows[0].int(0)).collect::<Vec<_>>());
+            assert_eq!(counts.ok(), Some(vec![0, 0]));
+        }
         let _ = std::fs::remove_file(&path);
     }
 
