@@ -21,6 +21,22 @@ pub async fn find_active_user(db: &Database, login: &str) -> Result<Option<User>
     Ok(user_of(&db.query(&active_user_sql(db, login)).await?))
 }
 
+/// The statements of a sign-in's read: the active user of `login`, and the recent
+/// attempts of the login and of the client's network. Public so benchmarks can run
+/// exactly them.
+pub fn sign_in_statements(
+    db: &Database,
+    t: &Throttle,
+    login: &str,
+    ip: std::net::IpAddr,
+    now: chrono::NaiveDateTime,
+) -> [Sql; 2] {
+    [
+        active_user_sql(db, login),
+        attempts_sql(db, t, login, ip, now),
+    ]
+}
+
 fn active_user_sql(db: &Database, login: &str) -> Sql {
     let mut sql = db.sql();
     sql.push("SELECT id, login, password_hash FROM res_user WHERE login = ");
@@ -47,8 +63,7 @@ pub async fn find_active_user_and_attempts(
     ip: std::net::IpAddr,
     now: chrono::NaiveDateTime,
 ) -> Result<(Option<User>, AttemptCounts), DbError> {
-    let user = active_user_sql(db, login);
-    let attempts = attempts_sql(db, t, login, ip, now);
+    let [user, attempts] = sign_in_statements(db, t, login, ip, now);
     let rows = db.query_all(&[&user, &attempts]).await?;
     match rows.as_slice() {
         [user, attempts] => Ok((user_of(user), counts_of(attempts))),

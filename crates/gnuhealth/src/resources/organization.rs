@@ -237,7 +237,9 @@ async fn load_organizations(
          FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
     )
     .in_ids("r.id", ids);
-    let (mut main_rows, children) = PersonChildren::load(db, &[&main], ids, PARTIES).await?;
+    let mut statements = vec![main];
+    statements.extend(PersonChildren::statements(db, ids, PARTIES));
+    let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let rows = main_rows.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());

@@ -499,7 +499,9 @@ super::int_loader!(load_patients);
 /// `party IN (parties of these patients)`, so every child query can run at once.
 const PARTIES: &str = "(SELECT party FROM gnuhealth_patient WHERE ";
 
-async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
+/// The statements a read of these patients runs, in one read: the main rows, then the
+/// party's child tables ([`PersonChildren`]). Public so benchmarks can run exactly them.
+pub fn read_statements(db: &Database, ids: &[i64]) -> Vec<Sql> {
     let mut main = db.sql();
     main.push(
         "SELECT r.id, r.active, p.active, p.id, p.ref, p.federation_account, p.code, \
@@ -519,8 +521,14 @@ async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<
          LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
     )
     .in_ids("r.id", ids);
-    let (mut main_rows, children) = PersonChildren::load(db, &[&main], ids, PARTIES).await?;
-    let rows = main_rows.pop().unwrap_or_default();
+    let mut all = vec![main];
+    all.extend(PersonChildren::statements(db, ids, PARTIES));
+    all
+}
+
+async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
+    let (mut main, children) = PersonChildren::read(db, &read_statements(db, ids)).await?;
+    let rows = main.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -706,15 +714,10 @@ pub(crate) struct PartyChildren<'a> {
 }
 
 impl PersonChildren {
-    /// Load for the parties selected by `parties_of` + `id IN ids` + `)`, e.g.
-    /// `(SELECT party FROM gnuhealth_patient WHERE ` for patient ids, in one read with the
-    /// caller's own statements `with` (the main rows), whose rows come back in order.
-    pub(crate) async fn load(
-        db: &Database,
-        with: &[&Sql],
-        ids: &[i64],
-        parties_of: &str,
-    ) -> Result<(Vec<Vec<Row>>, PersonChildren), DbError> {
+    /// The statements reading the children of the parties selected by `parties_of` +
+    /// `id IN ids` + `)`, e.g. `(SELECT party FROM gnuhealth_patient WHERE ` for patient
+    /// ids: names, telecoms, addresses, other identifiers, languages.
+    pub(crate) fn statements(db: &Database, ids: &[i64], parties_of: &str) -> [Sql; 5] {
         let q = |select: &str, order: &str| {
             let mut s = db.sql();
             s.push(select)
@@ -756,10 +759,23 @@ impl PersonChildren {
              WHERE pl.party",
             " ORDER BY pl.party, (pl.company IS NULL), pl.id",
         );
-        let mut all = with.to_vec();
-        all.extend([&names, &telecoms, &addresses, &alt_ids, &langs]);
-        let mut rows = db.query_all(&all).await?;
-        let children = rows.split_off(with.len());
+        [names, telecoms, addresses, alt_ids, langs]
+    }
+
+    /// Run `statements`: the caller's own first (the main rows, whose rows come back in
+    /// order), then the five of [`PersonChildren::statements`], all in one read.
+    pub(crate) async fn read(
+        db: &Database,
+        statements: &[Sql],
+    ) -> Result<(Vec<Vec<Row>>, PersonChildren), DbError> {
+        let refs: Vec<&Sql> = statements.iter().collect();
+        let mut rows = db.query_all(&refs).await?;
+        let Some(split) = rows.len().checked_sub(5) else {
+            return Err(DbError::Query(
+                "a person's child tables: wrong number of results".into(),
+            ));
+        };
+        let children = rows.split_off(split);
         let [names, telecoms, addresses, alt_ids, langs] = <[Vec<Row>; 5]>::try_from(children)
             .map_err(|_| {
                 DbError::Query("a person's child tables: wrong number of results".into())

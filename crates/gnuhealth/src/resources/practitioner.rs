@@ -162,8 +162,9 @@ async fn load_practitioners(
         )
         .in_ids("hs.healthprof", ids)
         .push(" ORDER BY hs.healthprof, CASE WHEN hs.mainsp = TRUE THEN 0 ELSE 1 END, hs.id");
-    let (mut main_rows, children) =
-        PersonChildren::load(db, &[&main, &specialties], ids, PARTIES).await?;
+    let mut statements = vec![main, specialties];
+    statements.extend(PersonChildren::statements(db, ids, PARTIES));
+    let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let specialties = main_rows.pop().unwrap_or_default();
     let rows = main_rows.pop().unwrap_or_default();
     let specialties = group_by(specialties, 0);

@@ -234,13 +234,13 @@ async fn load_related(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
         sql.param(Param::Text((*id).clone()));
     }
     sql.push(")");
-    let (mut main_rows, children) = PersonChildren::load(
+    let mut statements = vec![sql];
+    statements.extend(PersonChildren::statements(
         db,
-        &[&sql],
         &members,
         "(SELECT party FROM gnuhealth_family_member WHERE ",
-    )
-    .await?;
+    ));
+    let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let rows = main_rows.pop().unwrap_or_default();
 
     let mut out = Vec::with_capacity(rows.len());
