@@ -33,7 +33,8 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Create (or reuse) the embedded demo database and serve it.
+    /// Create (or reuse) the demo database and serve it: a SQLite file, or an existing
+    /// empty PostgreSQL database.
     Demo {
         /// Number of generated patients.
         #[arg(long, default_value_t = 1000)]

@@ -6,6 +6,8 @@
 //! `TIMESTAMP(0)` DateTime and `TIMESTAMP(6)` Timestamp fields, booleans defaulting to
 //! false, `FLOAT8`, `BYTEA`, long index names hashed), every table streamed from SQLite
 //! into `COPY … FREEZE`, then primary keys, identity sequences, indexes and `ANALYZE`.
+//! trytond's `NOT NULL`, unique and foreign-key constraints are not in the reference DDL
+//! (its SQLite backend creates none) and are not created.
 //!
 //! Safety: it writes only into a database without tables; one that has GNU Health
 //! patients is reused as it is; any other is refused. Everything happens in one
