@@ -6,6 +6,8 @@
 # and a raw SQLite point query, all in the same run, then the server's memory.
 # Needs wrk (Debian package). Figures go to bench/RESULTS.md by hand, with the machine.
 # Usage: bench/run.sh [PATIENTS] [SECONDS] [CONNECTIONS]
+# BENCH_DB=postgresql://user:pass@host:port/db benchmarks the demo in that (existing,
+# empty or demo) PostgreSQL database instead of a SQLite file; psql must be installed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -25,7 +27,10 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/metadata" > /dev/null
 LOGIN=$(sed -n 's/.*user: \([^ ]*\) .*/\1/p' /tmp/ghf-bench-server.log | head -1)
 PASSWORD=$(sed -n 's/.*password: \(.*\)$/\1/p' /tmp/ghf-bench-server.log | head -1)
 AUTH=$(printf '%s:%s' "$LOGIN" "$PASSWORD" | base64 -w0)
-MAXID=$(sqlite3 "$DB" 'SELECT MAX(id) FROM gnuhealth_patient')
+case $DB in
+    postgres://* | postgresql://*) MAXID=$(psql "$DB" -Atc 'SELECT MAX(id) FROM gnuhealth_patient') ;;
+    *) MAXID=$(sqlite3 "$DB" 'SELECT MAX(id) FROM gnuhealth_patient') ;;
+esac
 # Warm the credential cache (one scrypt check) and the page cache.
 curl -sf -H "Authorization: Basic $AUTH" "http://127.0.0.1:$PORT/Patient/1" > /dev/null
 
@@ -48,5 +53,10 @@ patient_path "/Patient/{id}/\$everything?_count=50"
 run "GET /Patient?name=[random prefix] (Basic auth)" -s bench/patient_search.lua "http://127.0.0.1:$PORT" -- "$AUTH"
 patient_path "/Observation?_summary=count"
 echo "--- server memory after the runs: $(ps -o rss= -p "$PID" | awk '{printf "%.0f MB RSS", $1 / 1024}')"
-echo "--- raw SQLite point query, one thread"
-"$ROOT/target/release/examples/sqlite_point_query" "$DB" "$SECONDS_PER_RUN"
+case $DB in
+    postgres://* | postgresql://*) ;;
+    *)
+        echo "--- raw SQLite point query, one thread"
+        "$ROOT/target/release/examples/sqlite_point_query" "$DB" "$SECONDS_PER_RUN"
+        ;;
+esac
