@@ -118,7 +118,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Blocking work abandoned by an interrupted demo is not waited for.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if e.starts_with(NO_SUCH_USER) => {
             eprintln!("gnuhealth-fhir: {e}");
@@ -190,9 +193,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let opts = gnuhealth::demo::DemoOptions { patients, seed };
             let (summary, url) = if gnuhealth::demo::postgres::is_url(&db) {
-                let summary = gnuhealth::demo::postgres::create_or_reuse(&db, &opts)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let summary = tokio::select! {
+                    s = gnuhealth::demo::postgres::create_or_reuse(&db, &opts) => {
+                        s.map_err(|e| e.to_string())?
+                    }
+                    // Dropping the build rolls its transaction back and deletes its
+                    // scratch files; main does not wait for the generator's thread.
+                    _ = tokio::signal::ctrl_c() => {
+                        return Err("interrupted: the database is left as it was".into());
+                    }
+                };
                 (summary, db)
             } else {
                 let path = std::path::absolute(&db).map_err(|e| e.to_string())?;

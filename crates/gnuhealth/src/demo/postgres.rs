@@ -190,8 +190,11 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
+    /// Also when the build is dropped half-way (Ctrl-C): the generator's file in the
+    /// making goes too.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(super::tmp_path(&self.0));
     }
 }
 
