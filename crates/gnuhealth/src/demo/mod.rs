@@ -112,7 +112,7 @@ pub fn create_or_reuse(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, D
         Err(e) => return Err(DemoError::Io(tmp.display().to_string(), e)),
     }
     let started = Instant::now();
-    let built = build(&tmp, opts).map_err(|e| DemoError::Db(shown.clone(), e.to_string()));
+    let built = build(&tmp, opts, true).map_err(|e| DemoError::Db(shown.clone(), e.to_string()));
     let patients = match built {
         Ok(n) => n,
         Err(e) => {
@@ -164,8 +164,10 @@ fn existing_patients(path: &Path) -> Result<u64, DemoError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Build the database at `tmp`; returns the number of patients.
-fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
+/// Build the database at `tmp`; returns the number of patients. Without `indexes` for a
+/// scratch database that is only read whole (the PostgreSQL demo): their build takes
+/// time, and memory for its sorts.
+fn build(tmp: &Path, opts: &DemoOptions, indexes: bool) -> Result<u64, generate::GenError> {
     let conn = Connection::open(tmp)?;
     // No journal and no syncing while the file is private and disposable; the normal
     // settings come back before it is renamed into place.
@@ -177,11 +179,13 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
     let progress = progress_bar(u64::from(opts.patients), "patients");
     progress.set_message("site");
     conn.execute_batch("BEGIN")?;
-    let indexes = schema::create_tables(&conn)?;
+    let index_statements = schema::create_tables(&conn)?;
     schema::load_reference(&conn)?;
     let patients = generate::run(&conn, opts, &progress)?;
-    progress.set_message("indexes");
-    schema::create_indexes(&conn, &indexes)?;
+    if indexes {
+        progress.set_message("indexes");
+        schema::create_indexes(&conn, &index_statements)?;
+    }
     conn.execute_batch("COMMIT")?;
     conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")?;
     progress.finish_and_clear();

@@ -1,11 +1,12 @@
 //! The demo database in PostgreSQL (`demo --db postgresql://…`): the same rows as the
 //! SQLite demo of the same options, in the tables trytond's PostgreSQL backend creates.
 //!
-//! The generator writes a scratch SQLite database; this module owns the rest: the
-//! reference DDL translated to PostgreSQL as trytond maps field types (identity ids,
-//! `TIMESTAMP(0)` DateTime and `TIMESTAMP(6)` Timestamp fields, booleans defaulting to
-//! false, `FLOAT8`, `BYTEA`, long index names hashed), every table streamed from SQLite
-//! into `COPY … FREEZE`, then primary keys, identity sequences, indexes and `ANALYZE`.
+//! The generator writes a scratch SQLite database (without indexes: it is only read
+//! whole, in id order); this module owns the rest: the reference DDL translated to
+//! PostgreSQL as trytond maps field types (identity ids, `TIMESTAMP(0)` DateTime and
+//! `TIMESTAMP(6)` Timestamp fields, booleans defaulting to false, `FLOAT8`, `BYTEA`, long
+//! index names hashed), every table streamed from SQLite into `COPY … FREEZE`, then
+//! primary keys, identity sequences, indexes and `ANALYZE`.
 //! trytond's `NOT NULL`, unique and foreign-key constraints are not in the reference DDL
 //! (its SQLite backend creates none) and are not created.
 //!
@@ -71,9 +72,10 @@ pub async fn create_or_reuse(url: &str, opts: &DemoOptions) -> Result<DemoSummar
     // Generated first, outside the transaction: a refusal above costs nothing.
     let scratch = Scratch::new().map_err(|e| fail(e.to_string()))?;
     let (path, generate) = (scratch.0.clone(), opts.clone());
-    tokio::task::spawn_blocking(move || super::create_or_reuse(&path, &generate))
+    tokio::task::spawn_blocking(move || super::build(&path, &generate, false))
         .await
-        .map_err(|e| fail(e.to_string()))??;
+        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail(e.to_string()))?;
     let tx = client
         .transaction()
         .await
@@ -190,11 +192,9 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
-    /// Also when the build is dropped half-way (Ctrl-C): the generator's file in the
-    /// making goes too.
+    /// Also when the build is dropped half-way (Ctrl-C) while the generator writes.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-        let _ = std::fs::remove_file(super::tmp_path(&self.0));
     }
 }
 
