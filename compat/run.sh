@@ -19,6 +19,11 @@
 #      `$BIN access`) and compat/test_throttle.py (sign-in throttling shared
 #      with trytond, through trytond's own code), stop the server
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
+#   5. the demo in PostgreSQL: a fresh database in the cluster, `$BIN demo
+#      --db postgresql://... --generate-only`, then that database served by
+#      `$BIN demo` next to the SQLite demo of the same options served by
+#      `$BIN serve`, and compat/test_pg_demo.py compares them (and the
+#      columns with the real PostgreSQL database's)
 #
 # Environment:
 #   GNUHEALTH_FHIR_BIN  server binary (default target/release/gnuhealth-fhir,
@@ -63,10 +68,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/gh-compat.XXXXXX")
 LOGS=$GH_COMPAT_DIR/last-run
 rm -rf "$LOGS"; mkdir -p "$LOGS"
 SERVER_PID=""
+DEMO_PIDS=()
 cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
-    fi
+    local pid
+    for pid in "$SERVER_PID" "${DEMO_PIDS[@]}"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+        fi
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -123,6 +132,18 @@ run_pytest() {  # label logfile pytest-args...
     fi
 }
 
+wait_for_metadata() {  # pid port: 0 once the server answers /metadata
+    local pid=$1 port=$2
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+        if "$PY" -c "import sys, urllib.request as u; u.urlopen('http://127.0.0.1:$port/metadata', timeout=2); sys.exit(0)" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
 serve_and_test() {  # backend database-url facts tryton-conf
     local backend=$1 db=$2 facts=$3 conf=$4 port t0
     port=$(free_port)
@@ -137,15 +158,7 @@ serve_and_test() {  # backend database-url facts tryton-conf
         > "$LOGS/server-$backend.log" 2>&1 &
     SERVER_PID=$!
     t0=$(date +%s.%N)
-    local up=0
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-        if "$PY" -c "import sys, urllib.request as u; u.urlopen('http://127.0.0.1:$port/metadata', timeout=2); sys.exit(0)" 2>/dev/null; then
-            up=1; break
-        fi
-        sleep 0.2
-    done
-    if [ $up = 0 ]; then
+    if ! wait_for_metadata "$SERVER_PID" "$port"; then
         tail -n 30 "$LOGS/server-$backend.log" >&2
         fail "$backend server did not answer /metadata"
         kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
@@ -203,6 +216,56 @@ serve_and_test() {  # backend database-url facts tryton-conf
     SERVER_PID=""
 }
 
+# The demo written into a fresh database of the compat cluster, served next to
+# the SQLite demo of the same options; test_pg_demo.py compares the two.
+pg_demo() {
+    local n=200 name=gnuhealth_fhir_demo url sqlite=$WORK/demo-200.sqlite
+    local port_sqlite port_pg pid_sqlite pid_pg
+    url=${GH_PG_URL%/*}/$name
+    # the role of GH_PG_URL may create databases (compat/setup.sh)
+    dropdb --if-exists --maintenance-db="$GH_PG_URL" "$name" \
+        && createdb --maintenance-db="$GH_PG_URL" "$name" \
+        || { fail "create the database $name"; return; }
+    if ! "$BIN" demo --db "$url" --patients $n --generate-only \
+            > "$LOGS/demo-pg.log" 2>&1; then
+        tail -n 20 "$LOGS/demo-pg.log" >&2
+        fail "gnuhealth-fhir demo --db postgresql://... --generate-only"
+        return
+    fi
+    if ! "$BIN" demo --db "$sqlite" --patients $n --generate-only \
+            >> "$LOGS/demo-pg.log" 2>&1; then
+        tail -n 20 "$LOGS/demo-pg.log" >&2
+        fail "gnuhealth-fhir demo --db $sqlite --generate-only"
+        return
+    fi
+    port_sqlite=$(free_port)
+    "$BIN" serve --database "sqlite://$sqlite" --listen "127.0.0.1:$port_sqlite" \
+        > "$LOGS/server-demo-sqlite.log" 2>&1 &
+    pid_sqlite=$!
+    port_pg=$(free_port)
+    "$BIN" demo --db "$url" --patients $n --listen "127.0.0.1:$port_pg" \
+        > "$LOGS/server-demo-pg.log" 2>&1 &
+    pid_pg=$!
+    DEMO_PIDS+=("$pid_sqlite" "$pid_pg")
+    if wait_for_metadata "$pid_sqlite" "$port_sqlite" \
+            && wait_for_metadata "$pid_pg" "$port_pg"; then
+        DEMO_PG_URL=$url DEMO_SQLITE=$sqlite DEMO_PATIENTS=$n \
+            FHIR_BASE_PG=http://127.0.0.1:$port_pg \
+            FHIR_BASE_SQLITE=http://127.0.0.1:$port_sqlite \
+            FHIR_SERVER_BIN=$BIN \
+            run_pytest "test_pg_demo" "$LOGS/pytest-pg-demo.log" \
+            "$HERE/test_pg_demo.py"
+    else
+        tail -n 20 "$LOGS/server-demo-sqlite.log" "$LOGS/server-demo-pg.log" >&2
+        fail "demo servers did not answer /metadata"
+    fi
+    kill "$pid_sqlite" "$pid_pg" 2>/dev/null
+    wait "$pid_sqlite" "$pid_pg" 2>/dev/null
+    DEMO_PIDS=()
+    dropdb --if-exists --maintenance-db="$GH_PG_URL" "$name" \
+        || fail "drop the database $name"
+}
+
 if [ ! -x "$BIN" ]; then
     fail "server binary $BIN not found (cargo build --release, or set GNUHEALTH_FHIR_BIN)"
 else
@@ -228,6 +291,12 @@ else
         fail "gnuhealth-fhir demo --generate-only"
     fi
     printf '>>> TIMING demo-schema %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+
+    # -----------------------------------------------------------------------
+    echo "=== compat: demo in PostgreSQL"
+    t0=$(date +%s.%N)
+    pg_demo
+    printf '>>> TIMING demo-postgresql %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
 fi
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! `gnuhealth-fhir`: a FHIR R4 server for GNU Health. `serve` serves an existing GNU Health
-//! database; `demo` creates (or reuses) an embedded SQLite demo database and serves it.
+//! database; `demo` creates (or reuses) a demo database — an embedded SQLite file, or an
+//! existing empty PostgreSQL database — and serves it.
 
 use std::path::PathBuf;
 
@@ -32,14 +33,16 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Create (or reuse) the embedded demo database and serve it.
+    /// Create (or reuse) the demo database and serve it: a SQLite file, or an existing
+    /// empty PostgreSQL database.
     Demo {
         /// Number of generated patients.
         #[arg(long, default_value_t = 1000)]
         patients: u32,
-        /// Where the demo SQLite database lives.
+        /// Where the demo database lives: a SQLite file, or
+        /// postgresql://user:pass@host:port/db (an existing database without tables).
         #[arg(long, default_value = "gnuhealth-demo.sqlite")]
-        db: PathBuf,
+        db: String,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8020")]
         listen: String,
@@ -115,7 +118,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Blocking work abandoned by an interrupted demo is not waited for.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if e.starts_with(NO_SUCH_USER) => {
             eprintln!("gnuhealth-fhir: {e}");
@@ -185,14 +191,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             generate_only,
             seed,
         } => {
-            let db = std::path::absolute(&db).map_err(|e| e.to_string())?;
             let opts = gnuhealth::demo::DemoOptions { patients, seed };
-            let path = db.clone();
-            let summary =
-                tokio::task::spawn_blocking(move || gnuhealth::demo::create_or_reuse(&path, &opts))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+            let (summary, url) = if gnuhealth::demo::postgres::is_url(&db) {
+                let summary = tokio::select! {
+                    s = gnuhealth::demo::postgres::create_or_reuse(&db, &opts) => {
+                        s.map_err(|e| e.to_string())?
+                    }
+                    // Dropping the build rolls its transaction back and deletes its
+                    // scratch files; main does not wait for the generator's thread.
+                    _ = tokio::signal::ctrl_c() => {
+                        return Err("interrupted: the database is left as it was".into());
+                    }
+                };
+                (summary, db)
+            } else {
+                let path = std::path::absolute(&db).map_err(|e| e.to_string())?;
+                let url = format!("sqlite://{}", path.display());
+                let summary = tokio::task::spawn_blocking(move || {
+                    gnuhealth::demo::create_or_reuse(&path, &opts)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+                (summary, url)
+            };
             eprintln!("{summary}");
             if generate_only {
                 return Ok(());
@@ -215,7 +237,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .clone()
                 .map(String::into_bytes)
                 .unwrap_or_else(random_secret);
-            let url = format!("sqlite://{}", db.display());
             let others: Vec<String> = gnuhealth::demo::DEMO_COLLEAGUES
                 .iter()
                 .map(|(login, _, group)| format!("{login} ({group})"))

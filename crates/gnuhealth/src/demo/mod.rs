@@ -9,7 +9,8 @@
 //!
 //! The database is built in `<path>.tmp` in one transaction and renamed at the end, so an
 //! interrupted run never leaves a half-built database behind; an existing GNU Health
-//! database at `path` is reused as it is.
+//! database at `path` is reused as it is. [`postgres`] puts the same rows into an empty
+//! PostgreSQL database.
 
 mod care;
 mod clinical;
@@ -18,6 +19,7 @@ mod generate;
 mod labs;
 mod names;
 mod patient;
+pub mod postgres;
 mod schema;
 mod shipped;
 mod site;
@@ -54,6 +56,11 @@ pub enum DemoError {
     NotGnuHealth(String),
     #[error("demo database {0}: {1}")]
     Io(String, std::io::Error),
+    #[error(
+        "{0} already holds tables ({1}) and no GNU Health patients; refusing to write \
+         into it: the demo fills only an empty database"
+    )]
+    NotEmpty(String, String),
 }
 
 /// What was created or found.
@@ -105,7 +112,7 @@ pub fn create_or_reuse(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, D
         Err(e) => return Err(DemoError::Io(tmp.display().to_string(), e)),
     }
     let started = Instant::now();
-    let built = build(&tmp, opts).map_err(|e| DemoError::Db(shown.clone(), e.to_string()));
+    let built = build(&tmp, opts, true).map_err(|e| DemoError::Db(shown.clone(), e.to_string()));
     let patients = match built {
         Ok(n) => n,
         Err(e) => {
@@ -157,8 +164,10 @@ fn existing_patients(path: &Path) -> Result<u64, DemoError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Build the database at `tmp`; returns the number of patients.
-fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
+/// Build the database at `tmp`; returns the number of patients. Without `indexes` for a
+/// scratch database that is only read whole (the PostgreSQL demo): their build takes
+/// time, and memory for its sorts.
+fn build(tmp: &Path, opts: &DemoOptions, indexes: bool) -> Result<u64, generate::GenError> {
     let conn = Connection::open(tmp)?;
     // No journal and no syncing while the file is private and disposable; the normal
     // settings come back before it is renamed into place.
@@ -167,13 +176,16 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(256);
-    let progress = progress_bar(opts.patients);
+    let progress = progress_bar(u64::from(opts.patients), "patients");
+    progress.set_message("site");
     conn.execute_batch("BEGIN")?;
-    let indexes = schema::create_tables(&conn)?;
+    let index_statements = schema::create_tables(&conn)?;
     schema::load_reference(&conn)?;
     let patients = generate::run(&conn, opts, &progress)?;
-    progress.set_message("indexes");
-    schema::create_indexes(&conn, &indexes)?;
+    if indexes {
+        progress.set_message("indexes");
+        schema::create_indexes(&conn, &index_statements)?;
+    }
     conn.execute_batch("COMMIT")?;
     conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")?;
     progress.finish_and_clear();
@@ -181,14 +193,14 @@ fn build(tmp: &Path, opts: &DemoOptions) -> Result<u64, generate::GenError> {
     Ok(patients)
 }
 
-/// Progress over patients on stderr (indicatif hides it when stderr is not a terminal).
-fn progress_bar(patients: u32) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(u64::from(patients));
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg:>9} [{bar:40}] {pos}/{len} patients ({elapsed}, {eta} left)",
-    ) {
+/// Progress over `len` `unit`s on stderr (indicatif hides it when stderr is not a
+/// terminal).
+fn progress_bar(len: u64, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{msg:>9}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{elapsed}}, {{eta}} left)"
+    )) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message("site");
     bar
 }

@@ -10,12 +10,12 @@ use rusqlite::Connection;
 
 use super::generate::{GenResult, INSTALLED, Stamp};
 
-const SCHEMA: &str = include_str!("../../../../compat/reference/schema.sql");
+pub(super) const SCHEMA: &str = include_str!("../../../../compat/reference/schema.sql");
 const SECURITY: &str = include_str!("../../../../compat/reference/security.sql");
 const CODES: &str = include_str!("../../../../compat/reference/codes.sql");
 
 /// The statements of a script: split at semicolons outside quotes, comment lines dropped.
-fn statements(script: &str) -> Vec<String> {
+pub(super) fn statements(script: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
@@ -63,7 +63,7 @@ fn as_trytond_wrote_it(statement: &str) -> String {
     statement.to_string()
 }
 
-fn is_index(statement: &str) -> bool {
+pub(super) fn is_index(statement: &str) -> bool {
     let s = statement.trim_start().to_ascii_uppercase();
     s.starts_with("CREATE INDEX") || s.starts_with("CREATE UNIQUE INDEX")
 }
