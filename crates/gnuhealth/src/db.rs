@@ -313,6 +313,12 @@ const INLINE_BUDGET: Duration = Duration::from_millis(1);
 /// Steps between two checks of the in-place budget (a check is one clock read).
 const INLINE_STEPS: std::ffi::c_int = 1_000;
 
+/// Prepared statements each SQLite connection keeps.
+const STATEMENT_CACHE: usize = 256;
+
+/// Statements a thread remembers as too long to run in place (they go to the pool at once).
+const SLOW_STATEMENTS: usize = 256;
+
 /// Databases a thread keeps its own connection to (a server has one; tests open many).
 const INLINE_DATABASES: usize = 4;
 
@@ -324,6 +330,22 @@ thread_local! {
     /// connection's prepared statements stay warm for the statements this thread runs.
     static INLINE_CONNECTIONS: RefCell<Vec<(u64, rusqlite::Connection)>> =
         const { RefCell::new(Vec::new()) };
+    /// Hashes of the statement texts (with their pool id) that ran past the in-place
+    /// budget on this thread: not tried in place again, so their work is not thrown away
+    /// on every request. Forgotten all at once when full.
+    static SLOW_IN_PLACE: RefCell<std::collections::HashSet<u64>> =
+        RefCell::new(std::collections::HashSet::new());
+}
+
+/// The key of a read in [`SLOW_IN_PLACE`].
+fn slow_key(pool: u64, sqls: &[&Sql]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pool.hash(&mut h);
+    for sql in sqls {
+        sql.text().hash(&mut h);
+    }
+    h.finish()
 }
 
 impl SqlitePool {
@@ -339,6 +361,9 @@ impl SqlitePool {
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         register_fold(&conn).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        // A request runs a dozen statements or more (search, count, loaders, includes):
+        // the default cache of 16 would prepare the large union statements again and again.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
 
@@ -363,6 +388,10 @@ impl SqlitePool {
     /// connection of this thread can be used: the caller then runs it on the blocking
     /// pool, which also reports what is wrong with the database.
     fn query_inline(&self, sqls: &[&Sql]) -> Option<Result<Vec<Vec<Row>>, DbError>> {
+        let key = slow_key(self.id, sqls);
+        if SLOW_IN_PLACE.with(|slow| slow.try_borrow().map_or(true, |s| s.contains(&key))) {
+            return None;
+        }
         INLINE_CONNECTIONS.with(|cell| {
             let mut conns = cell.try_borrow_mut().ok()?;
             let pos = match conns.iter().position(|(id, _)| *id == self.id) {
@@ -389,7 +418,17 @@ impl SqlitePool {
                 return None;
             }
             match res {
-                Err(DbError::Timeout) => None,
+                Err(DbError::Timeout) => {
+                    SLOW_IN_PLACE.with(|slow| {
+                        if let Ok(mut slow) = slow.try_borrow_mut() {
+                            if slow.len() >= SLOW_STATEMENTS {
+                                slow.clear();
+                            }
+                            slow.insert(key);
+                        }
+                    });
+                    None
+                }
                 Err(DbError::Unavailable(_)) => {
                     // Busy, or the file was replaced or damaged: opened again next time.
                     conns.remove(pos);
