@@ -1021,6 +1021,16 @@ mod tests {
         path
     }
 
+    /// A statement counting to `n` with a recursive CTE: work that grows with `n`.
+    fn count_to(db: &Database, n: u64) -> Sql {
+        let mut sql = db.sql();
+        sql.push(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             SELECT COUNT(*) FROM n"
+        ));
+        sql
+    }
+
     #[tokio::test]
     async fn sqlite_query_timeout_cancels_and_the_connection_stays_usable() {
         let path = tiny_database("timeout");
@@ -1032,26 +1042,16 @@ mod tests {
             Ok(db) => db,
             Err(e) => panic!("{e}"),
         };
-        // A recursive CTE counting to ten billion: minutes of work without the timeout.
-        let mut slow = db.sql();
-        slow.push(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) \
-             SELECT COUNT(*) FROM n",
-        );
+        // Counting to ten billion: minutes of work without the timeout.
         let started = Instant::now();
-        let res = db.query(&slow).await;
+        let res = db.query(&count_to(&db, 10_000_000_000)).await;
         assert!(matches!(res, Err(DbError::Timeout)), "{res:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
         // The interrupted connection went back to the pool (it is the one taken next) and
         // answers again: the old deadline does not linger on it. Counting to 100,000 takes
         // longer than a statement may run in place, so these too run on the pool.
         for _ in 0..3 {
-            let mut longer = db.sql();
-            longer.push(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
-                 SELECT COUNT(*) FROM n",
-            );
-            let rows = db.query(&longer).await;
+            let rows = db.query(&count_to(&db, 100_000)).await;
             assert_eq!(rows.ok().map(|r| r[0].int(0)), Some(100_000));
         }
         // Quick statements run in place, on this thread's own connection.
@@ -1072,11 +1072,7 @@ mod tests {
         };
         let mut quick = db.sql();
         quick.push("SELECT COUNT(*) FROM gnuhealth_patient");
-        let mut longer = db.sql();
-        longer.push(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
-             SELECT COUNT(*) FROM n",
-        );
+        let longer = count_to(&db, 100_000);
         // In place, the second statement is interrupted inside the read's transaction; the
         // connection must come out of it, or the next read on this thread fails.
         for _ in 0..3 {
@@ -1102,9 +1098,13 @@ mod tests {
             Ok(db) => db,
             Err(e) => panic!("{e}"),
         };
-        let mut q = db.sql();
-        q.push("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT COUNT(*) FROM n");
-        assert_eq!(db.query(&q).await.ok().map(|r| r[0].int(0)), Some(200_000));
+        assert_eq!(
+            db.query(&count_to(&db, 200_000))
+                .await
+                .ok()
+                .map(|r| r[0].int(0)),
+            Some(200_000)
+        );
         let _ = std::fs::remove_file(&path);
     }
 
