@@ -108,6 +108,26 @@ impl Sql {
         self
     }
 
+    /// A comma-separated list of placeholders bound to `values`, padded to the next power
+    /// of two by repeating the last value: a list of any length gives one of a few
+    /// statement texts, so the prepared statement is found in the cache rather than parsed
+    /// and planned again (a millisecond or more for the union types' statements). Unlike
+    /// [`Sql::in_ids`], each value is its own placeholder, which the database can push into
+    /// the branches of a union.
+    pub fn param_list(&mut self, values: &[Param]) -> &mut Self {
+        let Some(last) = values.last() else {
+            return self.push("NULL");
+        };
+        let padded = values.len().next_power_of_two();
+        for i in 0..padded {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.param(values.get(i).unwrap_or(last).clone());
+        }
+        self
+    }
+
     /// `expr IN (ids)` with the whole list bound as one parameter, so the statement text
     /// (and its prepared plan) is the same whatever the number of ids.
     pub fn in_ids(&mut self, expr: &str, ids: &[i64]) -> &mut Self {
@@ -637,11 +657,16 @@ impl Database {
         }
         match &*self.inner {
             Backend::Sqlite(pool) => {
+                let start = Instant::now();
                 if let Some(done) = pool.query_inline(sqls) {
+                    tracing::debug!(target: "gnuhealth::sql", "in place: {:?}", start.elapsed());
                     return done;
                 }
+                let tried = start.elapsed();
                 let sqls: Vec<Sql> = sqls.iter().map(|s| (*s).clone()).collect();
-                self.with_sqlite(move |conn| sqlite_read(conn, &sqls)).await
+                let done = self.with_sqlite(move |conn| sqlite_read(conn, &sqls)).await;
+                tracing::debug!(target: "gnuhealth::sql", "on the pool: {:?} (in place first: {tried:?})", start.elapsed());
+                done
             }
             Backend::Postgres(pool) => {
                 let client = pool
@@ -991,6 +1016,26 @@ mod tests {
             "SELECT 1 WHERE a = ?1 AND b IN (SELECT value FROM json_each(?2))"
         );
         assert_eq!(s.params()[1], Param::Text("[1,2]".into()));
+    }
+
+    /// Lists of 5 to 8 values give one statement text; the padding repeats the last value.
+    #[test]
+    fn param_lists_are_padded_to_a_power_of_two() {
+        let list = |n: i64| {
+            let mut s = Sql::new(Dialect::Sqlite);
+            let values: Vec<Param> = (1..=n).map(Param::Int).collect();
+            s.push("x IN (").param_list(&values).push(")");
+            s
+        };
+        let five = list(5);
+        assert_eq!(five.text(), "x IN (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        assert_eq!(
+            five.params()[4..],
+            [Param::Int(5), Param::Int(5), Param::Int(5), Param::Int(5)]
+        );
+        assert_eq!(list(8).text(), five.text());
+        assert_eq!(list(1).text(), "x IN (?1)");
+        assert_eq!(list(0).text(), "x IN (NULL)");
     }
 
     #[test]

@@ -781,14 +781,8 @@ pub fn push_key_in(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
         sql.in_ids(def.key, &crate::resources::int_ids(ids));
         return;
     }
-    sql.push(def.key).push(" IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.param(Param::Text(id.clone()));
-    }
-    sql.push(")");
+    let keys: Vec<Param> = ids.iter().map(|id| Param::Text(id.clone())).collect();
+    sql.push(def.key).push(" IN (").param_list(&keys).push(")");
     if !def.id_rows.is_empty() {
         sql.push(" AND ");
         push_id_rows(sql, def, ids);
@@ -822,7 +816,7 @@ pub fn id_groups(def: &ResourceDef, ids: &[String]) -> Vec<Vec<String>> {
 pub fn push_id_rows(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
     let mut first = true;
     for (prefix, column) in def.id_rows {
-        let rows: Vec<i64> = ids
+        let mut rows: Vec<i64> = ids
             .iter()
             .filter_map(|id| {
                 let rest = id.strip_prefix(prefix)?;
@@ -834,25 +828,28 @@ pub fn push_id_rows(sql: &mut Sql, def: &ResourceDef, ids: &[String]) {
                 digits.parse().ok()
             })
             .collect();
+        // A vital-sign row holds a dozen Observations: its id once.
+        rows.sort_unstable();
+        rows.dedup();
+        let rows: Vec<Param> = rows.into_iter().map(Param::Int).collect();
         if rows.is_empty() {
             continue;
         }
         sql.push(if first { "(" } else { " OR " });
         first = false;
-        // Literal integers, not a bound list: in the branches where the column is a
-        // constant NULL, `NULL IN (1, 2)` is a constant the database tests once and
-        // skips the branch, where a bound list would be tested row by row.
-        let list = rows
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        // Placeholders, not a bound array: the database pushes each into the union's
+        // branches, where `NULL IN (?1, ?2)` skips the branches whose column is NULL.
         if column.contains("{ids}") {
-            sql.push("(")
-                .push(&column.replace("{ids}", &list))
-                .push(")");
+            sql.push("(");
+            for (i, part) in column.split("{ids}").enumerate() {
+                if i > 0 {
+                    sql.param_list(&rows);
+                }
+                sql.push(part);
+            }
+            sql.push(")");
         } else {
-            sql.push(column).push(" IN (").push(&list).push(")");
+            sql.push(column).push(" IN (").param_list(&rows).push(")");
         }
     }
     sql.push(if first { "1 = 0" } else { ")" });
