@@ -12,6 +12,9 @@ pub struct SuggestedIndex {
     pub table: &'static str,
     pub column: &'static str,
     pub why: &'static str,
+    /// Whether searches sort by the column (`_sort`): then the index holds every row,
+    /// NULLs first as the searches order them, not only the non-NULL ones.
+    pub sorts: bool,
 }
 
 impl SuggestedIndex {
@@ -27,12 +30,17 @@ impl SuggestedIndex {
             Dialect::Postgres => "CONCURRENTLY ",
             Dialect::Sqlite => "",
         };
+        let (nulls_first, only_values) = match (self.sorts, dialect) {
+            // SQLite puts NULLs first in an ascending index anyway.
+            (true, Dialect::Sqlite) => ("", String::new()),
+            (true, Dialect::Postgres) => (" NULLS FIRST", String::new()),
+            (false, _) => ("", format!(" WHERE \"{}\" IS NOT NULL", self.column)),
+        };
         format!(
-            "CREATE INDEX {concurrently}IF NOT EXISTS \"{}\" ON \"{}\" (\"{}\") WHERE \"{}\" IS NOT NULL;",
+            "CREATE INDEX {concurrently}IF NOT EXISTS \"{}\" ON \"{}\" (\"{}\"{nulls_first}){only_values};",
             self.name(),
             self.table,
             self.column,
-            self.column
         )
     }
 }
@@ -42,46 +50,61 @@ pub const SUGGESTED: &[SuggestedIndex] = &[
         table: "gnuhealth_lab",
         column: "patient",
         why: "a patient's lab reports and results: DiagnosticReport?patient, Observation?patient, $everything",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_evaluation",
         column: "patient",
         why: "a patient's evaluations and their vital signs: Encounter?patient, Observation?patient",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_ambulatory_care",
         column: "patient",
         why: "a patient's nursing sessions and their vital signs",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_inpatient_registration",
         column: "patient",
         why: "a patient's hospital stays",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_rounding",
         column: "registration",
         why: "the nursing rounds of a hospital stay and their vital signs",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_prescription_order",
         column: "patient",
         why: "a patient's prescriptions: MedicationRequest?patient",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_procedure",
         column: "patient",
         why: "a patient's recorded procedures: Procedure?patient",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_patient",
         column: "party",
         why: "the patient of a party: Coverage, RelatedPerson",
+        sorts: false,
     },
     SuggestedIndex {
         table: "gnuhealth_family_member",
         column: "party",
         why: "the families of a person: RelatedPerson",
+        sorts: false,
+    },
+    SuggestedIndex {
+        table: "party_party",
+        column: "dob",
+        why: "searches sorted by birth date (Patient?_sort=birthdate): every page after the first starts in the index",
+        sorts: true,
     },
 ];
 

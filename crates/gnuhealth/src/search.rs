@@ -123,11 +123,23 @@ enum SortValue {
     Timestamp,
 }
 
-/// One ORDER BY term.
+/// One term of a search's order.
 struct SortTerm {
     expr: String,
     descending: bool,
     value: SortValue,
+    /// What the term is: a sort key's NULL flag, its value, or the resource's key.
+    role: TermRole,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum TermRole {
+    /// 0 for NULL, else 1: lets a cursor position compare NULLs. Selected and compared,
+    /// but not in ORDER BY, where the value term says `NULLS FIRST`/`LAST` instead, so an
+    /// index on the value can give the order.
+    NullFlag,
+    Value,
+    Key,
 }
 
 /// The column or child value a sort key orders by, and how it is stored.
@@ -192,11 +204,13 @@ fn sort_terms(
             expr: format!("(CASE WHEN {expr} IS NULL THEN 0 ELSE 1 END)"),
             descending: k.descending,
             value: SortValue::Int,
+            role: TermRole::NullFlag,
         });
         terms.push(SortTerm {
             expr,
             descending: k.descending,
             value,
+            role: TermRole::Value,
         });
     }
     terms.push(SortTerm {
@@ -207,6 +221,7 @@ fn sort_terms(
         } else {
             SortValue::Int
         },
+        role: TermRole::Key,
     });
     Ok(terms)
 }
@@ -261,6 +276,16 @@ fn keyset(
         sql.push("1 = 0");
     }
     sql.push(")");
+    // Implied by the above, but a range the database can start an index scan at (the
+    // disjunction is not): rows on the "greater" side of a non-NULL first sort value are
+    // all greater or equal, and the NULLs are all on the other side.
+    if let ([flag, first, ..], [_, Some(value), ..]) = (terms, pos)
+        && flag.role == TermRole::NullFlag
+        && after != first.descending
+    {
+        sql.push(" AND ").push(&first.expr).push(" >= ");
+        sql.param(sort_param(first.value, value)?);
+    }
     Ok(())
 }
 
@@ -316,7 +341,11 @@ fn page_sql(
         keyset(&mut page, &terms, p, after)?;
     }
     page.push(" ORDER BY ");
-    for (i, t) in terms.iter().enumerate() {
+    for (i, t) in terms
+        .iter()
+        .filter(|t| t.role != TermRole::NullFlag)
+        .enumerate()
+    {
         if i > 0 {
             page.push(", ");
         }
@@ -324,6 +353,14 @@ fn page_sql(
         let descending = t.descending != reverse;
         page.push(&t.expr)
             .push(if descending { " DESC" } else { " ASC" });
+        if t.role == TermRole::Value {
+            // As the NULL flag orders them: first ascending, last descending.
+            page.push(if descending {
+                " NULLS LAST"
+            } else {
+                " NULLS FIRST"
+            });
+        }
     }
     // One extra row tells whether another page exists; LIMIT is our own number, not input.
     page.push(&format!(" LIMIT {}", u64::from(req.count) + 1));

@@ -1,6 +1,7 @@
 //! `db suggest-indexes`: on a demo database (GNU Health's own schema, so none of the
 //! suggested indexes), every suggestion is printed; once the administrator ran the SQL,
-//! none is, and a patient's Observation search uses the index on the lab reports.
+//! none is, a patient's Observation search uses the index on the lab reports, and the
+//! pages after the first of a birth-date sort start in the index on birth dates.
 
 use gnuhealth::db::Database;
 use gnuhealth::indexes::{SUGGESTED, suggestion};
@@ -59,5 +60,23 @@ async fn suggested_indexes_are_printed_until_created_and_then_used() {
         text.contains("ghf_gnuhealth_lab_patient")
             && text.contains("ghf_gnuhealth_patient_evaluation_patient"),
         "{text}"
+    );
+
+    let def = gnuhealth::registry::find("Patient").unwrap_or_else(|| panic!("Patient"));
+    let mut req = SearchRequest::new(Vec::new(), 5);
+    req.sort = gnuhealth::search::parse_sort(def, "birthdate").unwrap_or_else(|e| panic!("{e}"));
+    // After a patient born on 1970-01-01 with id 3: (NULL flag, birth date, id).
+    req.pos = gnuhealth::search::PagePos::After(vec![
+        Some("1".into()),
+        Some("1970-01-01".into()),
+        Some("3".into()),
+    ]);
+    let plans = gnuhealth::search::explain(&db, def, &ctx, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (page_sql, page_plan) = &plans[0];
+    assert!(
+        page_plan.iter().any(|l| l.contains("ghf_party_party_dob")),
+        "{page_sql}\n{page_plan:?}"
     );
 }
