@@ -89,16 +89,8 @@ impl Setup {
 /// GNU Health, so the redaction has something to leave out.
 fn hide_birth_dates_from_nurses(path: &std::path::Path) {
     let conn = rusqlite::Connection::open(path).expect("opening the demo database");
-    conn.execute(
-        "INSERT INTO ir_model_field_access \
-         (field, \"group\", perm_read, perm_write, perm_create, perm_delete, active, \
-          create_date, create_uid) \
-         SELECT f.id, g.id, 0, 0, 1, 1, 1, datetime('now'), 1 \
-         FROM ir_model_field f JOIN ir_model m ON m.id = f.model, res_group g \
-         WHERE m.model = 'party.party' AND f.name = 'dob' AND g.name = 'Health Nurse'",
-        [],
-    )
-    .expect("adding the field access row");
+    conn.execute(gnuhealth::demo::HIDE_BIRTH_DATES_FROM_NURSES, [])
+        .expect("adding the field access row");
 }
 
 fn bench_loaders(c: &mut Criterion) {

@@ -121,14 +121,7 @@ async fn field_access_leaves_elements_out_and_refuses_their_search_parameters() 
     assert!(narrative(&patient).contains(&birth_date), "{patient}");
 
     // Hide party.party.dob from nurses, as an administrator would in GNU Health.
-    exec(
-        "INSERT INTO ir_model_field_access \
-         (field, \"group\", perm_read, perm_write, perm_create, perm_delete, active, \
-          create_date, create_uid) \
-         SELECT f.id, g.id, 0, 0, 1, 1, 1, datetime('now'), 1 \
-         FROM ir_model_field f JOIN ir_model m ON m.id = f.model, res_group g \
-         WHERE m.model = 'party.party' AND f.name = 'dob' AND g.name = 'Health Nurse'",
-    );
+    exec(gnuhealth::demo::HIDE_BIRTH_DATES_FROM_NURSES);
     eventually("birthDate hidden from the nurse", || async {
         get_as("nurse", "/Patient/1")
             .await

@@ -41,6 +41,16 @@ pub const DEMO_COLLEAGUES: &[(&str, &str, &str)] = &[
     ("nurse", "Nurse Ana Pérez", "Health Nurse"),
 ];
 
+/// The SQLite statement an administrator's change in GNU Health comes down to: the nurses'
+/// group may no longer read birth dates (`party.party.dob`). The demo grants every field;
+/// tests and benchmarks run this to have a field to hide.
+pub const HIDE_BIRTH_DATES_FROM_NURSES: &str = "INSERT INTO ir_model_field_access \
+     (field, \"group\", perm_read, perm_write, perm_create, perm_delete, active, \
+      create_date, create_uid) \
+     SELECT f.id, g.id, 0, 0, 1, 1, 1, datetime('now'), 1 \
+     FROM ir_model_field f JOIN ir_model m ON m.id = f.model, res_group g \
+     WHERE m.model = 'party.party' AND f.name = 'dob' AND g.name = 'Health Nurse'";
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
