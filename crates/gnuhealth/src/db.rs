@@ -167,16 +167,13 @@ impl Sql {
                 self.push(&format!(", {code})"))
             }
             Dialect::Postgres => {
-                let (from, to) = pg_fold_table();
                 let escaped = like_escape(&folded);
                 let (lhs, pattern) = match how {
                     TextMatch::Prefix => (String::new(), format!("{escaped}%")),
                     TextMatch::WordPrefix => ("' ' || ".to_owned(), format!("% {escaped}%")),
                     TextMatch::Contains => (String::new(), format!("%{escaped}%")),
                 };
-                self.push(&format!(
-                    "({lhs}translate(lower({expr}), '{from}', '{to}')) LIKE "
-                ));
+                self.push(&format!("({lhs}{}) LIKE ", pg_folded(expr)));
                 self.param(Param::Text(pattern));
                 self.push(" ESCAPE '\\'")
             }
@@ -199,6 +196,14 @@ impl Sql {
             Dialect::Postgres => format!("COALESCE({expr}, false)"),
         }
     }
+}
+
+/// `expr` folded for string search on PostgreSQL (lower case, accents removed), written
+/// the same way in the searches and in the suggested indexes on folded names, which
+/// PostgreSQL only uses for an identical expression.
+pub(crate) fn pg_folded(expr: &str) -> String {
+    let (from, to) = pg_fold_table();
+    format!("translate(lower({expr}), '{from}', '{to}')")
 }
 
 /// The `translate()` table for PostgreSQL: the fold table, plus the upper-case accented

@@ -12,15 +12,34 @@ pub struct SuggestedIndex {
     pub table: &'static str,
     pub column: &'static str,
     pub why: &'static str,
-    /// Whether searches sort by the column (`_sort`): then the index holds every row,
-    /// NULLs first as the searches order them, not only the non-NULL ones.
-    pub sorts: bool,
+    pub kind: IndexKind,
+}
+
+/// What an index holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    /// The column's non-NULL values: lookups by it.
+    Lookup,
+    /// Every row, NULLs first as searches order them: `_sort` by the column.
+    Sort,
+    /// The column's text folded as string searches compare it (lower case, no accents),
+    /// for prefix searches such as `family=gar`. PostgreSQL only: on SQLite the searches
+    /// compare with the server's own function, which an index cannot hold.
+    Folded,
 }
 
 impl SuggestedIndex {
     /// The index's name: ours, so an administrator can tell it from trytond's.
     pub fn name(&self) -> String {
-        format!("ghf_{}_{}", self.table, self.column)
+        match self.kind {
+            IndexKind::Folded => format!("ghf_{}_{}_folded", self.table, self.column),
+            _ => format!("ghf_{}_{}", self.table, self.column),
+        }
+    }
+
+    /// Whether the index can serve the searches on this backend.
+    pub fn applies_to(&self, dialect: Dialect) -> bool {
+        self.kind != IndexKind::Folded || dialect == Dialect::Postgres
     }
 
     /// The statement creating it. PostgreSQL builds it without blocking writes
@@ -30,17 +49,24 @@ impl SuggestedIndex {
             Dialect::Postgres => "CONCURRENTLY ",
             Dialect::Sqlite => "",
         };
-        let (nulls_first, only_values) = match (self.sorts, dialect) {
+        let column = format!("\"{}\"", self.column);
+        let (key, only_values) = match (self.kind, dialect) {
+            (IndexKind::Lookup, _) => (column.clone(), format!(" WHERE {column} IS NOT NULL")),
             // SQLite puts NULLs first in an ascending index anyway.
-            (true, Dialect::Sqlite) => ("", String::new()),
-            (true, Dialect::Postgres) => (" NULLS FIRST", String::new()),
-            (false, _) => ("", format!(" WHERE \"{}\" IS NOT NULL", self.column)),
+            (IndexKind::Sort, Dialect::Sqlite) => (column, String::new()),
+            (IndexKind::Sort, Dialect::Postgres) => {
+                (format!("{column} NULLS FIRST"), String::new())
+            }
+            // `text_pattern_ops`: `LIKE 'gar%'` can use it whatever the database's locale.
+            (IndexKind::Folded, _) => (
+                format!("({}) text_pattern_ops", crate::db::pg_folded(&column)),
+                String::new(),
+            ),
         };
         format!(
-            "CREATE INDEX {concurrently}IF NOT EXISTS \"{}\" ON \"{}\" (\"{}\"{nulls_first}){only_values};",
+            "CREATE INDEX {concurrently}IF NOT EXISTS \"{}\" ON \"{}\" ({key}){only_values};",
             self.name(),
             self.table,
-            self.column,
         )
     }
 }
@@ -50,92 +76,113 @@ pub const SUGGESTED: &[SuggestedIndex] = &[
         table: "gnuhealth_lab",
         column: "patient",
         why: "a patient's lab reports and results: DiagnosticReport?patient, Observation?patient, $everything",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_evaluation",
         column: "patient",
         why: "a patient's evaluations and their vital signs: Encounter?patient, Observation?patient",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_ambulatory_care",
         column: "patient",
         why: "a patient's nursing sessions and their vital signs",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_inpatient_registration",
         column: "patient",
         why: "a patient's hospital stays",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_rounding",
         column: "registration",
         why: "the nursing rounds of a hospital stay and their vital signs",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_prescription_order",
         column: "patient",
         why: "a patient's prescriptions: MedicationRequest?patient",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_patient_procedure",
         column: "patient",
         why: "a patient's recorded procedures: Procedure?patient",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_patient",
         column: "party",
         why: "the patient of a party: Coverage, RelatedPerson",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "gnuhealth_family_member",
         column: "party",
         why: "the families of a person: RelatedPerson",
-        sorts: false,
+        kind: IndexKind::Lookup,
     },
     SuggestedIndex {
         table: "party_party",
         column: "dob",
         why: "searches sorted by birth date (Patient?_sort=birthdate): every page after the first starts in the index",
-        sorts: true,
+        kind: IndexKind::Sort,
+    },
+    SuggestedIndex {
+        table: "gnuhealth_person_name",
+        column: "family",
+        why: "family-name searches (family= of Patient, Practitioner, RelatedPerson) start from the matching names",
+        kind: IndexKind::Folded,
+    },
+    SuggestedIndex {
+        table: "party_party",
+        column: "lastname",
+        why: "family-name searches of persons without a person-name row",
+        kind: IndexKind::Folded,
     },
 ];
 
-/// `(table, column)` of every index the database has whose first column is that column.
-async fn existing(db: &Database) -> Result<Vec<(String, String)>, DbError> {
+/// `(table, first column, index name)` of every index the database has (no column for an
+/// index on an expression).
+async fn existing(db: &Database) -> Result<Vec<(String, Option<String>, String)>, DbError> {
     let mut sql = db.sql();
     match db.dialect() {
         Dialect::Sqlite => sql.push(
-            "SELECT m.tbl_name, ii.name FROM sqlite_master m, pragma_index_info(m.name) ii \
+            "SELECT m.tbl_name, ii.name, m.name FROM sqlite_master m, pragma_index_info(m.name) ii \
              WHERE m.type = 'index' AND ii.seqno = 0",
         ),
         Dialect::Postgres => sql.push(
-            "SELECT t.relname::text, a.attname::text FROM pg_index i \
+            "SELECT t.relname::text, a.attname::text, c.relname::text FROM pg_index i \
              JOIN pg_class t ON t.oid = i.indrelid \
-             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]",
+             JOIN pg_class c ON c.oid = i.indexrelid \
+             LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]",
         ),
     };
     Ok(db
         .query(&sql)
         .await?
         .iter()
-        .filter_map(|r| Some((r.opt_text(0)?, r.opt_text(1)?)))
+        .filter_map(|r| Some((r.opt_text(0)?, r.opt_text(1), r.opt_text(2)?)))
         .collect())
 }
 
-/// The suggested indexes the database lacks.
+/// The suggested indexes the database lacks (of those that serve its backend). An index
+/// on the column, whatever its name, counts; an index on folded text counts by its name.
 pub async fn missing(db: &Database) -> Result<Vec<&'static SuggestedIndex>, DbError> {
     let have = existing(db).await?;
     Ok(SUGGESTED
         .iter()
-        .filter(|ix| !have.iter().any(|(t, c)| t == ix.table && c == ix.column))
+        .filter(|ix| ix.applies_to(db.dialect()))
+        .filter(|ix| {
+            !have.iter().any(|(t, c, name)| match ix.kind {
+                IndexKind::Folded => *name == ix.name(),
+                _ => t == ix.table && c.as_deref() == Some(ix.column),
+            })
+        })
         .collect())
 }
 

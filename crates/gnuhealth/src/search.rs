@@ -1026,8 +1026,11 @@ fn param_condition(
 /// The `(from, on)` of a path in child rows, or `None` for the main row.
 type ChildJoin = Option<(&'static str, &'static str)>;
 
-/// `(path1 OR path2 …)`. Paths in the same child table share one `EXISTS`, so the child
-/// rows are visited once per parent row however many of their columns are searched.
+/// `(path1 OR path2 …)`. Paths in the same child table share one sub-select, so the child
+/// rows are read once however many of their columns are searched; child tables reached
+/// from the same outer column share one `outer IN (SELECT … UNION ALL SELECT …)`, so the
+/// database can start from the matching child rows (through their indexes) instead of
+/// testing every parent row against each sub-select in turn.
 fn any_path(
     sql: &mut Sql,
     paths: &[Path],
@@ -1040,46 +1043,40 @@ fn any_path(
             None => groups.push((p.join, vec![p])),
         }
     }
-    sql.push("(");
-    for (i, (join, members)) in groups.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        let close = if let Some((from, on)) = join {
-            match semi_join(from, on) {
-                // Uncorrelated: the child table is read once, not probed per parent row
-                // (SQLite has no statistics on GNU Health's tables to find that plan alone).
+    // What each group becomes; semi-joins on one outer column go together.
+    enum Unit<'a> {
+        /// `outer IN (SELECT inner FROM from WHERE rest …)` per (from, inner, rest, paths).
+        In(
+            &'a str,
+            Vec<(&'a str, &'a str, Vec<&'a str>, &'a [&'a Path])>,
+        ),
+        Exists(&'a str, &'a str, &'a [&'a Path]),
+        Plain(&'a [&'a Path]),
+    }
+    let mut units: Vec<Unit> = Vec::new();
+    for (join, members) in &groups {
+        let unit = match join {
+            // Uncorrelated: the child table is read once, not probed per parent row
+            // (SQLite has no statistics on GNU Health's tables to find that plan alone).
+            Some((from, on)) => match semi_join(from, on) {
                 Some((inner, outer, rest)) => {
-                    sql.push("(")
-                        .push(outer)
-                        .push(" IS NOT NULL AND ")
-                        .push(outer)
-                        .push(" IN (SELECT ")
-                        .push(inner)
-                        .push(" FROM ")
-                        .push(from)
-                        .push(" WHERE ")
-                        .push(inner)
-                        .push(" IS NOT NULL");
-                    for term in rest {
-                        sql.push(" AND ").push(term);
+                    let branch = (*from, inner, rest, members.as_slice());
+                    if let Some(Unit::In(_, branches)) = units
+                        .iter_mut()
+                        .find(|u| matches!(u, Unit::In(o, _) if *o == outer))
+                    {
+                        branches.push(branch);
+                        continue;
                     }
-                    sql.push(" AND (");
-                    ")))"
+                    Unit::In(outer, vec![branch])
                 }
-                None => {
-                    sql.push("EXISTS (SELECT 1 FROM ")
-                        .push(from)
-                        .push(" WHERE ")
-                        .push(on)
-                        .push(" AND (");
-                    "))"
-                }
-            }
-        } else {
-            sql.push("(");
-            ")"
+                None => Unit::Exists(from, on, members.as_slice()),
+            },
+            None => Unit::Plain(members.as_slice()),
         };
+        units.push(unit);
+    }
+    let mut members_or = |sql: &mut Sql, members: &[&Path]| -> Result<(), SearchError> {
         for (k, p) in members.iter().enumerate() {
             if k > 0 {
                 sql.push(" OR ");
@@ -1091,7 +1088,55 @@ fn any_path(
             f(sql, p)?;
             sql.push(")");
         }
-        sql.push(close);
+        Ok(())
+    };
+    sql.push("(");
+    for (i, unit) in units.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        match unit {
+            Unit::In(outer, branches) => {
+                sql.push("(")
+                    .push(outer)
+                    .push(" IS NOT NULL AND ")
+                    .push(outer)
+                    .push(" IN (");
+                for (b, (from, inner, rest, members)) in branches.iter().enumerate() {
+                    if b > 0 {
+                        sql.push(" UNION ALL ");
+                    }
+                    sql.push("SELECT ")
+                        .push(inner)
+                        .push(" FROM ")
+                        .push(from)
+                        .push(" WHERE ")
+                        .push(inner)
+                        .push(" IS NOT NULL");
+                    for term in rest {
+                        sql.push(" AND ").push(term);
+                    }
+                    sql.push(" AND (");
+                    members_or(sql, members)?;
+                    sql.push(")");
+                }
+                sql.push("))");
+            }
+            Unit::Exists(from, on, members) => {
+                sql.push("EXISTS (SELECT 1 FROM ")
+                    .push(from)
+                    .push(" WHERE ")
+                    .push(on)
+                    .push(" AND (");
+                members_or(sql, members)?;
+                sql.push("))");
+            }
+            Unit::Plain(members) => {
+                sql.push("(");
+                members_or(sql, members)?;
+                sql.push(")");
+            }
+        }
     }
     if paths.is_empty() {
         sql.push("1 = 0");
@@ -1536,5 +1581,50 @@ mod tests {
             None
         );
         assert_eq!(semi_join("gnuhealth_du du", "p.du = du.id"), None);
+    }
+
+    /// Child tables reached from one outer column become one `IN (… UNION ALL …)`, each
+    /// child table once however many of its columns are searched; others stay apart.
+    #[test]
+    fn sub_selects_on_one_column_are_united() -> Result<(), SearchError> {
+        let paths = [
+            Path::child(
+                "gnuhealth_person_name n",
+                "n.party = r.party",
+                "n.family",
+                Stored::Text,
+            ),
+            Path::child(
+                "gnuhealth_person_name n",
+                "n.party = r.party",
+                "n.given",
+                Stored::Text,
+            ),
+            Path::child(
+                "party_party pp",
+                "pp.id = r.party",
+                "pp.lastname",
+                Stored::Text,
+            ),
+            Path::child("gnuhealth_du du", "du.id = r.du", "du.city", Stored::Text),
+            Path::col("r.code", Stored::Text),
+        ];
+        let mut sql = Sql::new(crate::db::Dialect::Postgres);
+        any_path(&mut sql, &paths, |sql, p| {
+            sql.push(p.expr).push(" = 'x'");
+            Ok(())
+        })?;
+        assert_eq!(
+            sql.text(),
+            "((r.party IS NOT NULL AND r.party IN (\
+             SELECT n.party FROM gnuhealth_person_name n WHERE n.party IS NOT NULL \
+             AND ((n.family = 'x') OR (n.given = 'x')) \
+             UNION ALL SELECT pp.id FROM party_party pp WHERE pp.id IS NOT NULL \
+             AND ((pp.lastname = 'x')))) \
+             OR (r.du IS NOT NULL AND r.du IN (SELECT du.id FROM gnuhealth_du du \
+             WHERE du.id IS NOT NULL AND ((du.city = 'x')))) \
+             OR ((r.code = 'x')))"
+        );
+        Ok(())
     }
 }

@@ -52,6 +52,11 @@ pub mod sid {
 }
 
 pub(crate) const NAME_JOIN: (&str, &str) = ("gnuhealth_person_name n", "n.party = r.party");
+/// The person's own party row as a child row: its name fields are then searched as
+/// `r.party IN (SELECT pp.id …)`, like the person names, rather than on the joined `p`,
+/// so a name search is only conditions on `r.party` and an index on the names (or the
+/// party's names) can find the parties without reading every one.
+pub(crate) const PARTY_JOIN: (&str, &str) = ("party_party pp", "pp.id = r.party");
 /// A party's names (`name` searches): its person-name rows, then the party's own name
 /// fields (a party without person names is searched by those).
 pub(crate) const NAME_PATHS: &[Path] = &[
@@ -59,8 +64,8 @@ pub(crate) const NAME_PATHS: &[Path] = &[
     Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
     Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.prefix", Stored::Text),
     Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.suffix", Stored::Text),
-    Path::col("p.lastname", Stored::Text),
-    Path::col("p.name", Stored::Words),
+    Path::child(PARTY_JOIN.0, PARTY_JOIN.1, "pp.lastname", Stored::Text),
+    Path::child(PARTY_JOIN.0, PARTY_JOIN.1, "pp.name", Stored::Words),
 ];
 /// Emergency contacts are other people's numbers (emitted as `Patient.contact`), not the
 /// person's own telecom.
@@ -131,7 +136,9 @@ macro_rules! person_identifier_paths {
 /// The search parameters R4 defines once for Patient and Practitioner (`individual-*`),
 /// over a person party (main row `r` with `r.party`, the party joined as `p`).
 pub mod person {
-    use super::{ADDRESS_JOIN, DU_JOIN, GENDER_SYSTEM, GENDERS, NAME_JOIN, TELECOM_JOIN};
+    use super::{
+        ADDRESS_JOIN, DU_JOIN, GENDER_SYSTEM, GENDERS, NAME_JOIN, PARTY_JOIN, TELECOM_JOIN,
+    };
     use crate::resources::{Kind, Path, SearchParam, Stored, System};
 
     pub const FAMILY: SearchParam = SearchParam::new(
@@ -140,7 +147,7 @@ pub mod person {
         "http://hl7.org/fhir/SearchParameter/individual-family",
         &[
             Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.family", Stored::Text),
-            Path::col("p.lastname", Stored::Text),
+            Path::child(PARTY_JOIN.0, PARTY_JOIN.1, "pp.lastname", Stored::Text),
         ],
     );
 
@@ -150,7 +157,7 @@ pub mod person {
         "http://hl7.org/fhir/SearchParameter/individual-given",
         &[
             Path::child(NAME_JOIN.0, NAME_JOIN.1, "n.given", Stored::Words),
-            Path::col("p.name", Stored::Words),
+            Path::child(PARTY_JOIN.0, PARTY_JOIN.1, "pp.name", Stored::Words),
         ],
     );
 
