@@ -14,7 +14,11 @@ tables trytond itself creates on PostgreSQL, and be served the same.
   strings), and the demo user signs in (Basic, bearer token; a failed sign-in
   is recorded in res_user_login_attempt, whose id comes from its sequence);
 * running the demo command again reuses the database; a database holding
-  other tables, or GNU Health without patients, is refused and left as it was.
+  other tables, or GNU Health without patients, is refused and left as it was;
+* the indexes `db suggest-indexes` prints apply on both backends: on
+  PostgreSQL the family search then starts from the folded names (same
+  answer), on a copy of the SQLite demo the system's SQLite (trytond's) keeps
+  them up to date.
 
 Environment (the module skips when DEMO_PG_URL is unset):
   DEMO_PG_URL       the PostgreSQL demo database (made with --generate-only)
@@ -338,3 +342,26 @@ def test_suggested_indexes_serve_family_searches(pg):
     finally:
         for name in names:
             pg.execute(f'DROP INDEX IF EXISTS {ident(name)}')
+
+
+def test_suggested_sqlite_indexes_work_for_trytond(tmp_path):
+    """The SQLite indexes `db suggest-indexes` prints (the folded names among them) are
+    read and kept up to date by the system's SQLite, which trytond uses and which may be
+    older than the server's: created, written through, intact."""
+    copy = tmp_path / 'demo.sqlite'
+    copy.write_bytes(open(SQLITE, 'rb').read())
+    r = subprocess.run([BIN, 'db', 'suggest-indexes', '--database', f'sqlite://{copy}'],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert 'ghf_gnuhealth_person_name_family_folded' in r.stdout
+    con = sqlite3.connect(copy)
+    try:
+        con.executescript(r.stdout)
+        con.execute("UPDATE gnuhealth_person_name SET family = 'Ñúñez' "
+                    "WHERE id = (SELECT min(id) FROM gnuhealth_person_name)")
+        con.execute("UPDATE party_party SET lastname = 'Çelik' "
+                    "WHERE id = (SELECT min(id) FROM party_party)")
+        con.commit()
+        assert con.execute('PRAGMA integrity_check').fetchone() == ('ok',)
+    finally:
+        con.close()

@@ -61,6 +61,8 @@ pub struct Sql {
     dialect: Dialect,
     text: String,
     params: Vec<Param>,
+    /// The indexes on folded names the SQLite database had when the server connected.
+    folded_indexes: Option<Arc<Vec<String>>>,
 }
 
 impl Sql {
@@ -69,6 +71,7 @@ impl Sql {
             dialect,
             text: String::with_capacity(256),
             params: Vec::new(),
+            folded_indexes: None,
         }
     }
 
@@ -150,6 +153,39 @@ impl Sql {
         }
     }
 
+    /// On SQLite with the index `index` on [`sqlite_folded_start`] of `expr`, for a prefix
+    /// search of an ASCII value `v`: `AND (start IN (prefixes of v) OR start BETWEEN v AND
+    /// v-with-its-last-letter-next)`, which holds every match of [`Sql::text_match`]
+    /// (`ghf_match` stays the exact test) and which the index answers. Nothing without the
+    /// index (the folded start is hundreds of comparisons per row), nor on PostgreSQL,
+    /// whose `LIKE 'gar%'` an index on the folded text answers as it is.
+    pub fn folded_prefix_range(&mut self, expr: &str, value: &str, index: &str) -> &mut Self {
+        let folded = fhir::search::fold(value);
+        let Some(last) = folded.chars().last() else {
+            return self;
+        };
+        let indexed = self
+            .folded_indexes
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n == index));
+        if self.dialect != Dialect::Sqlite || !indexed || !folded.is_ascii() {
+            return self;
+        }
+        let start = sqlite_folded_start(expr);
+        let prefixes: Vec<Param> = (0..=folded.len())
+            .map(|k| Param::Text(folded[..k].to_owned()))
+            .collect();
+        let next = char::from(last as u8 + 1);
+        let high = format!("{}{next}", &folded[..folded.len() - 1]);
+        self.push(&format!(" AND ({start} IN ("))
+            .param_list(&prefixes)
+            .push(&format!(") OR {start} BETWEEN "));
+        self.param(Param::Text(folded));
+        self.push(" AND ");
+        self.param(Param::Text(high));
+        self.push(")")
+    }
+
     /// FHIR string matching of `expr` against a search value (case- and accent-insensitive):
     /// SQLite calls `ghf_match`, which folds and compares in one pass without a folded copy
     /// of every row; PostgreSQL folds with `translate(lower())` and uses `LIKE`.
@@ -196,6 +232,47 @@ impl Sql {
             Dialect::Postgres => format!("COALESCE({expr}, false)"),
         }
     }
+}
+
+/// How many characters of a text [`sqlite_folded_start`] folds.
+const FOLDED_START: usize = 3;
+
+/// The fold (lower case, accents and combining marks removed) of the first
+/// [`FOLDED_START`] characters of `expr`, on SQLite with nothing but `substr()`, `CASE`
+/// and `||`, so that an index on it can be created and kept up to date by any SQLite
+/// connection: trytond's too, which knows nothing of `ghf_match`, and older SQLite
+/// versions, whose parser cannot nest a few hundred `replace()` calls. Each character
+/// whose fold is ASCII or nothing becomes that fold (ASCII capitals included: `lower()`
+/// would depend on how SQLite was built); other characters stay, as their fold is not
+/// ASCII and no ASCII search value reaches past it. So for an ASCII value `v` and a
+/// matching text, this and `v` are both prefixes of the text's fold: one is a prefix of
+/// the other ([`Sql::folded_prefix_range`]).
+pub(crate) fn sqlite_folded_start(expr: &str) -> String {
+    let mut whens = String::new();
+    for (from, to) in sqlite_fold_map() {
+        whens.push_str(&format!(" WHEN '{from}' THEN '{}'", to.replace('\'', "''")));
+    }
+    let chars: Vec<String> = (1..=FOLDED_START)
+        .map(|i| {
+            let c = format!("substr({expr}, {i}, 1)");
+            format!("CASE {c}{whens} ELSE {c} END")
+        })
+        .collect();
+    format!("({})", chars.join(" || "))
+}
+
+/// The characters [`sqlite_folded_start`] replaces, with their fold.
+fn sqlite_fold_map() -> &'static [(char, String)] {
+    static MAP: std::sync::OnceLock<Vec<(char, String)>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        ('A'..='Z')
+            .chain('\u{80}'..=char::MAX)
+            .filter_map(|c| {
+                let folded = fhir::search::fold(c.encode_utf8(&mut [0; 4]));
+                (folded.is_ascii() && folded != c.to_string()).then_some((c, folded))
+            })
+            .collect()
+    })
 }
 
 /// `expr` folded for string search on PostgreSQL (lower case, accents removed), written
@@ -321,6 +398,10 @@ struct SqlitePool {
     /// more, so connections (and their prepared statements) are reused.
     permits: tokio::sync::Semaphore,
     query_timeout: Option<Duration>,
+    /// The names of the indexes on folded names (`ghf_…_folded`) found when connecting:
+    /// searches use them (see [`Sql::folded_prefix_range`]); created later, they are
+    /// used after a restart.
+    folded_indexes: std::sync::OnceLock<Arc<Vec<String>>>,
 }
 
 /// How many SQLite virtual-machine steps run between two checks of the query deadline:
@@ -546,6 +627,7 @@ impl Database {
                 idle: Mutex::new(Vec::new()),
                 permits: tokio::sync::Semaphore::new(SQLITE_CONNECTIONS),
                 query_timeout: opts.query_timeout,
+                folded_indexes: std::sync::OnceLock::new(),
             })
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
             let mut pg: tokio_postgres::Config = url
@@ -589,6 +671,16 @@ impl Database {
         let mut probe = db.sql();
         probe.push("SELECT COUNT(*) FROM gnuhealth_patient");
         db.query(&probe).await?;
+        if let Backend::Sqlite(pool) = &*db.inner {
+            let mut indexes = db.sql();
+            indexes.push(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND name LIKE 'ghf\\_%\\_folded' ESCAPE '\\'",
+            );
+            let names = db.query(&indexes).await?;
+            let names = names.iter().filter_map(|r| r.opt_text(0)).collect();
+            let _ = pool.folded_indexes.set(Arc::new(names));
+        }
         Ok(db)
     }
 
@@ -601,7 +693,11 @@ impl Database {
 
     /// A new statement in this database's dialect.
     pub fn sql(&self) -> Sql {
-        Sql::new(self.dialect())
+        let mut sql = Sql::new(self.dialect());
+        if let Backend::Sqlite(pool) = &*self.inner {
+            sql.folded_indexes = pool.folded_indexes.get().cloned();
+        }
+        sql
     }
 
     /// Run `f` with a pooled SQLite connection on tokio's blocking pool (rusqlite is
@@ -1041,6 +1137,41 @@ mod tests {
         assert_eq!(list(8).text(), five.text());
         assert_eq!(list(1).text(), "x IN (?1)");
         assert_eq!(list(0).text(), "x IN (NULL)");
+    }
+
+    /// For every ASCII prefix `v` of a text's fold, the folded start of the text and `v`
+    /// are prefixes of one another, so the index range finds the text.
+    #[test]
+    fn sqlite_folded_start_agrees_with_fold() -> rusqlite::Result<()> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        let sql = format!("SELECT {}", sqlite_folded_start("?1"));
+        for s in [
+            "GARCÍA",
+            "Müller",
+            "Mu\u{308}\u{301}ller",
+            "ŁUKASZ",
+            "Ørsted",
+            "\u{212a}elvin",
+            "İpek",
+            "Straße",
+            "O'Brien",
+            "Дмитрий",
+            "Jo",
+            "ÆSIR",
+            "",
+        ] {
+            let start: String = conn.query_row(&sql, [s], |r| r.get(0))?;
+            let folded = fhir::search::fold(s);
+            let ascii = folded.find(|c: char| !c.is_ascii()).unwrap_or(folded.len());
+            for k in 1..=ascii {
+                let v = &folded[..k];
+                assert!(
+                    v.starts_with(&start) || start.starts_with(v),
+                    "{s}: {start} / {v}"
+                );
+            }
+        }
+        Ok(())
     }
 
     #[test]

@@ -23,8 +23,9 @@ pub enum IndexKind {
     /// Every row, NULLs first as searches order them: `_sort` by the column.
     Sort,
     /// The column's text folded as string searches compare it (lower case, no accents),
-    /// for prefix searches such as `family=gar`. PostgreSQL only: on SQLite the searches
-    /// compare with the server's own function, which an index cannot hold.
+    /// for prefix searches such as `family=gar`: on PostgreSQL the search's own
+    /// expression, on SQLite the folded first characters (`db::sqlite_folded_start`; an
+    /// index cannot hold the server's `ghf_match`).
     Folded,
 }
 
@@ -37,9 +38,12 @@ impl SuggestedIndex {
         }
     }
 
-    /// Whether the index can serve the searches on this backend.
-    pub fn applies_to(&self, dialect: Dialect) -> bool {
-        self.kind != IndexKind::Folded || dialect == Dialect::Postgres
+    /// Whether prefix string searches of `expr` (`alias.column` of a table `from`, as in a
+    /// search path) can use this index.
+    pub fn folds(&self, from: &str, expr: &str) -> bool {
+        self.kind == IndexKind::Folded
+            && from.split_whitespace().next() == Some(self.table)
+            && expr.rsplit('.').next() == Some(self.column)
     }
 
     /// The statement creating it. PostgreSQL builds it without blocking writes
@@ -58,10 +62,13 @@ impl SuggestedIndex {
                 (format!("{column} NULLS FIRST"), String::new())
             }
             // `text_pattern_ops`: `LIKE 'gar%'` can use it whatever the database's locale.
-            (IndexKind::Folded, _) => (
+            (IndexKind::Folded, Dialect::Postgres) => (
                 format!("({}) text_pattern_ops", crate::db::pg_folded(&column)),
                 String::new(),
             ),
+            (IndexKind::Folded, Dialect::Sqlite) => {
+                (crate::db::sqlite_folded_start(&column), String::new())
+            }
         };
         format!(
             "CREATE INDEX {concurrently}IF NOT EXISTS \"{}\" ON \"{}\" ({key}){only_values};",
@@ -170,13 +177,12 @@ async fn existing(db: &Database) -> Result<Vec<(String, Option<String>, String)>
         .collect())
 }
 
-/// The suggested indexes the database lacks (of those that serve its backend). An index
+/// The suggested indexes the database lacks. An index
 /// on the column, whatever its name, counts; an index on folded text counts by its name.
 pub async fn missing(db: &Database) -> Result<Vec<&'static SuggestedIndex>, DbError> {
     let have = existing(db).await?;
     Ok(SUGGESTED
         .iter()
-        .filter(|ix| ix.applies_to(db.dialect()))
         .filter(|ix| {
             !have.iter().any(|(t, c, name)| match ix.kind {
                 IndexKind::Folded => *name == ix.name(),

@@ -1218,6 +1218,13 @@ fn string_condition(
             }
             _ => {
                 sql.text_match(p.expr, v, TextMatch::Prefix);
+                if let Some((from, _)) = p.join
+                    && let Some(ix) = crate::indexes::SUGGESTED
+                        .iter()
+                        .find(|ix| ix.folds(from, p.expr))
+                {
+                    sql.folded_prefix_range(p.expr, v, &ix.name());
+                }
             }
         }
         Ok(())

@@ -1,7 +1,8 @@
 //! `db suggest-indexes`: on a demo database (GNU Health's own schema, so none of the
 //! suggested indexes), every suggestion is printed; once the administrator ran the SQL,
 //! none is, a patient's Observation search uses the index on the lab reports, and the
-//! pages after the first of a birth-date sort start in the index on birth dates.
+//! pages after the first of a birth-date sort start in the index on birth dates, and a
+//! family-name search in the indexes on folded names.
 
 use gnuhealth::db::Database;
 use gnuhealth::indexes::{SUGGESTED, suggestion};
@@ -23,13 +24,26 @@ async fn suggested_indexes_are_printed_until_created_and_then_used() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let sql = suggestion(&db).await.unwrap_or_else(|e| panic!("{e}"));
-    for ix in SUGGESTED.iter().filter(|ix| ix.applies_to(db.dialect())) {
+    for ix in SUGGESTED {
         assert!(
             sql.contains(&ix.name()),
             "{} missing from:\n{sql}",
             ix.name()
         );
     }
+    // Without the indexes, the folded names (hundreds of replace() calls) are not computed.
+    let patient = gnuhealth::registry::find("Patient").unwrap_or_else(|| panic!("Patient"));
+    let ctx = Context {
+        base_url: "http://localhost".into(),
+    };
+    let family = SearchRequest::new(vec![("family".into(), "gar".into())], 5);
+    let plans = gnuhealth::search::explain(&db, patient, &ctx, &family)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        plans.iter().all(|(sql, _)| !sql.contains("BETWEEN")),
+        "{plans:?}"
+    );
     drop(db);
 
     // The administrator runs it.
@@ -44,9 +58,6 @@ async fn suggested_indexes_are_printed_until_created_and_then_used() {
     assert!(!again.contains("CREATE INDEX"), "{again}");
 
     let def = gnuhealth::registry::find("Observation").unwrap_or_else(|| panic!("Observation"));
-    let ctx = Context {
-        base_url: "http://localhost".into(),
-    };
     let req = SearchRequest::new(vec![("patient".into(), "1".into())], 20);
     let plans = gnuhealth::search::explain(&db, def, &ctx, &req)
         .await
@@ -79,4 +90,20 @@ async fn suggested_indexes_are_printed_until_created_and_then_used() {
         page_plan.iter().any(|l| l.contains("ghf_party_party_dob")),
         "{page_sql}\n{page_plan:?}"
     );
+
+    // A family-name search starts from the folded names (its page and its count).
+    let plans = gnuhealth::search::explain(&db, patient, &ctx, &family)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (sql, plan) in &plans {
+        for index in [
+            "ghf_gnuhealth_person_name_family_folded",
+            "ghf_party_party_lastname_folded",
+        ] {
+            assert!(
+                plan.iter().any(|l| l.contains(index)),
+                "{index}: {plan:?}\n{sql:.300}"
+            );
+        }
+    }
 }
