@@ -117,10 +117,29 @@ impl XmlWriter {
         def: &TypeDef,
         path: &str,
     ) -> Result<(), XmlError> {
+        // Most objects have no `_x` keys and few keys at all: look up only what can be
+        // there, without building every possible key of the type.
+        let underscores = obj.keys().any(|k| k.starts_with('_'));
         for el in def.elements.iter().filter(|el| !el.xml_attr()) {
+            if el.choice()
+                && !obj
+                    .keys()
+                    .any(|k| k.trim_start_matches('_').starts_with(el.name))
+            {
+                continue;
+            }
             for ty in el.types {
-                let name = el.name_for(ty);
-                let (v, u) = (obj.get(&name), obj.get(&format!("_{name}")));
+                let name: Cow<'static, str> = if el.choice() {
+                    Cow::Owned(el.name_for(ty))
+                } else {
+                    Cow::Borrowed(el.name)
+                };
+                let v = obj.get(name.as_ref());
+                let u = if underscores {
+                    obj.get(&format!("_{name}"))
+                } else {
+                    None
+                };
                 if v.is_none() && u.is_none() {
                     continue;
                 }
