@@ -248,10 +248,7 @@ const FOLDED_START: usize = 3;
 /// matching text, this and `v` are both prefixes of the text's fold: one is a prefix of
 /// the other ([`Sql::folded_prefix_range`]).
 pub(crate) fn sqlite_folded_start(expr: &str) -> String {
-    let mut whens = String::new();
-    for (from, to) in sqlite_fold_map() {
-        whens.push_str(&format!(" WHEN '{from}' THEN '{}'", to.replace('\'', "''")));
-    }
+    let whens = sqlite_fold_whens();
     let chars: Vec<String> = (1..=FOLDED_START)
         .map(|i| {
             let c = format!("substr({expr}, {i}, 1)");
@@ -259,6 +256,17 @@ pub(crate) fn sqlite_folded_start(expr: &str) -> String {
         })
         .collect();
     format!("({})", chars.join(" || "))
+}
+
+/// The `WHEN 'c' THEN 'fold'` list of [`sqlite_folded_start`], written once.
+fn sqlite_fold_whens() -> &'static str {
+    static WHENS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WHENS.get_or_init(|| {
+        sqlite_fold_map()
+            .iter()
+            .map(|(from, to)| format!(" WHEN '{from}' THEN '{}'", to.replace('\'', "''")))
+            .collect()
+    })
 }
 
 /// The characters [`sqlite_folded_start`] replaces, with their fold.
@@ -672,13 +680,11 @@ impl Database {
         probe.push("SELECT COUNT(*) FROM gnuhealth_patient");
         db.query(&probe).await?;
         if let Backend::Sqlite(pool) = &*db.inner {
-            let mut indexes = db.sql();
-            indexes.push(
-                "SELECT name FROM sqlite_master WHERE type = 'index' \
-                 AND name LIKE 'ghf\\_%\\_folded' ESCAPE '\\'",
-            );
-            let names = db.query(&indexes).await?;
-            let names = names.iter().filter_map(|r| r.opt_text(0)).collect();
+            let names = crate::indexes::folded_present(&db).await?;
+            if !names.is_empty() {
+                // Built here (a scan of every character) rather than by the first search.
+                sqlite_fold_whens();
+            }
             let _ = pool.folded_indexes.set(Arc::new(names));
         }
         Ok(db)

@@ -192,6 +192,18 @@ pub async fn missing(db: &Database) -> Result<Vec<&'static SuggestedIndex>, DbEr
         .collect())
 }
 
+/// The names of the suggested indexes on folded names the database has: searches on
+/// SQLite add the range those indexes answer only then (`Sql::folded_prefix_range`).
+pub(crate) async fn folded_present(db: &Database) -> Result<Vec<String>, DbError> {
+    let have = existing(db).await?;
+    Ok(SUGGESTED
+        .iter()
+        .filter(|ix| ix.kind == IndexKind::Folded)
+        .map(SuggestedIndex::name)
+        .filter(|name| have.iter().any(|(_, _, present)| present == name))
+        .collect())
+}
+
 /// What `db suggest-indexes` prints: a comment and a statement per missing index.
 pub async fn suggestion(db: &Database) -> Result<String, DbError> {
     let missing = missing(db).await?;

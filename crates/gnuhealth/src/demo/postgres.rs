@@ -636,34 +636,20 @@ mod tests {
         let schema = Schema::reference().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(schema.tables.len(), 95);
         assert_eq!(schema.indexes.len(), 68);
-        let sql = |t: &str, c: &str| column(&schema, t, c).sql.clone();
-        assert_eq!(sql("party_party", "id"), None);
-        assert_eq!(
-            sql("party_party", "active").as_deref(),
-            Some("BOOLEAN DEFAULT false")
-        );
-        assert_eq!(sql("party_party", "photo").as_deref(), Some("BYTEA"));
-        assert_eq!(sql("party_party", "dob").as_deref(), Some("DATE"));
-        assert_eq!(
-            sql("country_country", "code").as_deref(),
-            Some("VARCHAR(2)")
-        );
-        assert_eq!(
-            sql("gnuhealth_lab", "date_analysis").as_deref(),
-            Some("TIMESTAMP(0)")
-        );
-        assert_eq!(
-            sql("gnuhealth_lab", "create_date").as_deref(),
-            Some("TIMESTAMP(6)")
-        );
-        assert_eq!(
-            sql("res_user", "password_reset_expire").as_deref(),
-            Some("TIMESTAMP(6)")
-        );
-        assert_eq!(
-            sql("gnuhealth_lab_test_critearea", "result").as_deref(),
-            Some("FLOAT8")
-        );
+        for (table, col, expected) in [
+            ("party_party", "id", None),
+            ("party_party", "active", Some("BOOLEAN DEFAULT false")),
+            ("party_party", "photo", Some("BYTEA")),
+            ("party_party", "dob", Some("DATE")),
+            ("country_country", "code", Some("VARCHAR(2)")),
+            ("gnuhealth_lab", "date_analysis", Some("TIMESTAMP(0)")),
+            ("gnuhealth_lab", "create_date", Some("TIMESTAMP(6)")),
+            ("res_user", "password_reset_expire", Some("TIMESTAMP(6)")),
+            ("gnuhealth_lab_test_critearea", "result", Some("FLOAT8")),
+        ] {
+            let sql = column(&schema, table, col).sql.as_deref();
+            assert_eq!(sql, expected, "{table}.{col}");
+        }
         // The multi-line tables of trytond's init script, with unquoted names.
         assert_eq!(column(&schema, "res_user", "login").kind, Kind::Text);
         assert_eq!(column(&schema, "ir_model_field", "access").kind, Kind::Bool);
