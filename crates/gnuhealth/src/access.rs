@@ -151,12 +151,25 @@ impl Policy {
             || self.hidden_rows(def).next().is_some()
     }
 
-    /// The conditions of the rows of `def` whose source the user may not read.
+    /// The conditions of the rows of `def` whose source the user may not read, each once.
+    /// A condition that narrows a hidden one (`x AND …` when `x` is hidden: a measure of
+    /// a hidden table) hides nothing more and is left out, so the conditions name only the
+    /// columns they need (a count can then go by source rows: `CountFrom`).
     fn hidden_rows<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'static str> + 'd {
-        def.fields
-            .iter()
-            .filter(|u| !self.can_see(u))
-            .filter_map(|u| u.rows)
+        let hidden = || {
+            def.fields
+                .iter()
+                .filter(|u| !self.can_see(u))
+                .filter_map(|u| u.rows)
+        };
+        hidden().enumerate().filter_map(move |(i, rows)| {
+            let repeated = hidden().take(i).any(|earlier| earlier == rows);
+            let narrower = hidden().any(|wider| {
+                rows.strip_prefix(wider)
+                    .is_some_and(|rest| rest.starts_with(" AND "))
+            });
+            (!repeated && !narrower).then_some(rows)
+        })
     }
 
     /// The record-rule conditions on `def`'s rows and the exclusion of rows whose source

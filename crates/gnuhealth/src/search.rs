@@ -367,17 +367,47 @@ fn page_sql(
     Ok((page, terms))
 }
 
-/// The statement counting every match.
+/// The statement counting every match: over the type's [`crate::resources::CountFrom`] when the
+/// conditions allow it.
 fn count_sql(
     db: &Database,
     def: &ResourceDef,
     ctx: &Context,
     req: &SearchRequest,
 ) -> Result<Sql, SearchError> {
+    if let Some(rows) = &def.count_from {
+        let mut count = db.sql();
+        count
+            .push("SELECT COALESCE(SUM(r.n), 0) FROM ")
+            .push(rows.from);
+        let head = count.text().len();
+        with_where(&mut count, def, ctx, req)?;
+        if names_only(&count.text()[head..], rows.columns) {
+            return Ok(count);
+        }
+    }
     let mut count = db.sql();
     count.push("SELECT COUNT(*) FROM ").push(def.from);
     with_where(&mut count, def, ctx, req)?;
     Ok(count)
+}
+
+/// Does every column of `r` that `sql` names (as `r.column`) belong to `columns`?
+fn names_only(sql: &str, columns: &[&str]) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    sql.match_indices("r.").all(|(at, _)| {
+        // `pr.x`, `"r".x`, `a.r.x`: another alias, not `r`.
+        if sql[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_word(c) || c == '.' || c == '"')
+        {
+            return true;
+        }
+        let rest = &sql[at + 2..];
+        let name = &rest[..rest.find(|c: char| !is_word(c)).unwrap_or(rest.len())];
+        columns.contains(&name)
+    })
 }
 
 /// The database's query plans for a search's page and count statements (the `explain`
@@ -1558,6 +1588,22 @@ fn date_terms(sql: &mut Sql, expr: &str, kind: StoredKind, terms: &[DateTerm]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_only_sees_every_column_of_r_and_no_other_alias() {
+        let cols = ["patient", "eval_row"];
+        assert!(names_only(
+            " WHERE r.patient = ?1 AND NOT (r.eval_row IS NULL)",
+            &cols
+        ));
+        assert!(names_only(" WHERE pr.code = 1 AND x.r.code = 2", &cols));
+        assert!(!names_only(
+            " WHERE r.patient = ?1 AND (r.code = ?2)",
+            &cols
+        ));
+        assert!(!names_only(" WHERE r.patients = 1", &cols));
+        assert!(!names_only("(r.measure = 'bp')", &cols));
+    }
 
     #[test]
     fn simple_joins_become_uncorrelated_subqueries() {

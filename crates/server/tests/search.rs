@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{all_ids, get, ids, link, sql_ids, sql_ids_in_order, sql_text};
+use common::{all_ids, all_ids_as, get, get_as, ids, link, sql_ids, sql_ids_in_order, sql_text};
 
 /// Walk every page forwards, then every page backwards from the last one: the same ids.
 async fn walk_both_ways(path: &str) -> Vec<String> {
@@ -595,4 +595,35 @@ async fn medication_requests_are_the_prescription_lines() {
             .0,
         200
     );
+}
+
+/// Observation totals are counted per source row (an evaluation's measures at once)
+/// unless a condition names a measure: both ways must count what the pages hold, for a
+/// user who sees every measure and for one whose hidden fields leave some out.
+#[tokio::test]
+async fn observation_totals_count_what_the_pages_hold() {
+    let patient = sql_ids("SELECT MIN(patient) FROM gnuhealth_patient_evaluation")
+        .pop()
+        .unwrap_or_default();
+    for login in [gnuhealth::demo::DEMO_LOGIN, "nurse"] {
+        for query in [
+            String::new(),
+            format!("patient={patient}"),
+            "_lastUpdated=gt2000-01-01".to_owned(),
+            "date=ge2020-01-01".to_owned(),
+            // Names a measure's column: counted over every Observation.
+            "category=laboratory,vital-signs,exam,survey".to_owned(),
+        ] {
+            let (status, counted) =
+                get_as(login, &format!("/Observation?{query}&_summary=count")).await;
+            assert_eq!(status, 200, "{login} {query}: {counted}");
+            let walked = all_ids_as(login, &format!("/Observation?{query}&_count=1000")).await;
+            assert!(!walked.is_empty(), "{login} {query}");
+            assert_eq!(
+                counted["total"].as_u64(),
+                Some(walked.len() as u64),
+                "{login} {query}"
+            );
+        }
+    }
 }

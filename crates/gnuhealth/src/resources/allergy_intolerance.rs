@@ -194,6 +194,7 @@ pub static ALLERGY_INTOLERANCE: ResourceDef = ResourceDef {
         FieldUse::new(MODEL, "short_comment", &["note", "reaction"], &["severity"]),
         FieldUse::new(MODEL, "extra_info", &["note"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -237,6 +237,7 @@ pub static APPOINTMENT: ResourceDef = ResourceDef {
         FieldUse::new("gnuhealth.appointment", "comments", &["comment"], &[]),
         FieldUse::new("gnuhealth.appointment", "create_date", &["created"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -271,6 +271,7 @@ pub static CONDITION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

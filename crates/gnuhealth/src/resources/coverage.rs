@@ -181,6 +181,7 @@ pub static COVERAGE: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.patient", "current_insurance", &["order"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

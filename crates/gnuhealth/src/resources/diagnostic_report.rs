@@ -341,6 +341,7 @@ pub static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("ir.attachment", "", &["presentedForm"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -361,6 +361,7 @@ pub static ENCOUNTER: ResourceDef = ResourceDef {
         ("gnuhealth.secondary_condition", EVALUATION_ROWS, [""]),
         ("gnuhealth.diagnostic_hypothesis", EVALUATION_ROWS, [""]),
     ],
+    count_from: None,
     id_rows: &[
         ("eval-", "r.eval_row"),
         ("inp-", "r.inp_row"),

@@ -196,6 +196,7 @@ pub static FAMILY_MEMBER_HISTORY: ResourceDef = ResourceDef {
             &["code"],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

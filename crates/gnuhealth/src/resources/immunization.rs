@@ -204,6 +204,7 @@ pub static IMMUNIZATION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

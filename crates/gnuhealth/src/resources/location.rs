@@ -308,6 +308,7 @@ pub static LOCATION: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.hospital.or", "unit", &["partOf"], &["partof"]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

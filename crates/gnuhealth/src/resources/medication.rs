@@ -154,6 +154,7 @@ pub static MEDICATION: ResourceDef = ResourceDef {
             &[],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -156,6 +156,7 @@ pub static MEDICATION_REQUEST: ResourceDef = ResourceDef {
         ),
         FieldUse::new(LINE, "allow_substitution", &["substitution"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

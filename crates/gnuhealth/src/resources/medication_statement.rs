@@ -272,6 +272,7 @@ pub static MEDICATION_STATEMENT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.prescription.line", "", &["basedOn"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

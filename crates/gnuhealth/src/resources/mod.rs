@@ -81,6 +81,20 @@ pub struct ResourceDef {
     /// keys instead of building every row's text id. A column with `{ids}` is a whole
     /// condition, the list of row ids put in its place.
     pub id_rows: &'static [(&'static str, &'static str)],
+    /// A cheaper FROM clause to count matches over, for a type whose `from` makes
+    /// several resources of one source row.
+    pub count_from: Option<CountFrom>,
+}
+
+/// A FROM clause (alias `r`) with a row per source row of a [`ResourceDef::from`] that
+/// makes several resources of each (a row per measure): `r.n` is how many, and only the
+/// source row's own `columns` are there. Conditions that name no other column of `r`
+/// select the same source rows from it, so their resources are counted by adding `n`
+/// instead of making every resource.
+#[derive(Debug, Clone, Copy)]
+pub struct CountFrom {
+    pub from: &'static str,
+    pub columns: &'static [&'static str],
 }
 
 /// Elements that come from one Tryton field — or, with an empty `field`, from the rows of a

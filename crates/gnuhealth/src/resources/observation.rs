@@ -19,8 +19,8 @@ use serde_json::Value;
 use super::diagnostic_report::{children, request_link, request_link_no_patient, subject};
 use super::vital_signs::MEASUREMENT_SYSTEM;
 use super::{
-    Context, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System, group_by,
-    meta, to_json,
+    Context, CountFrom, FieldUse, Kind, LoadFuture, Path, ResourceDef, SearchParam, Stored, System,
+    group_by, meta, to_json,
 };
 use crate::db::{Database, DbError, Row};
 use crate::tryton::{fhir_datetime, newest};
@@ -41,31 +41,59 @@ const STATUS_SQL: &str = "(CASE WHEN r.excluded = TRUE THEN 'cancelled' \
      THEN 'registered' ELSE 'preliminary' END) \
      WHEN r.lab_state IN ('done', 'validated') THEN 'final' ELSE 'unknown' END)";
 
-/// Lab results and vital signs, keyed by the text FHIR id `r.fhir_id` (columns listed in
-/// [`super::vital_signs::vital_branches_sql`]). A lab result's row joins its report. The
-/// analyte row and its report change independently (the report's state
-/// drives the status): the result is as new as the newer of the two.
+/// The columns of a lab result's analyte row `c` and report `lr` that every resource of
+/// the row shares, in the order of [`super::vital_signs::evaluation_row_sql!`]. The
+/// analyte row and its report change independently (the report's state drives the
+/// status): the result is as new as the newer of the two.
+macro_rules! lab_row_sql {
+    () => {
+        concat!(
+            "c.id AS lab_row, CAST(NULL AS INTEGER) AS eval_row, ",
+            "CAST(NULL AS INTEGER) AS amb_row, CAST(NULL AS INTEGER) AS rnd_row, ",
+            "lr.id AS gnuhealth_lab_id, c.result_text AS result_text, c.units AS units, ",
+            "c.excluded AS excluded, lr.patient AS patient, lr.date_analysis AS effective, ",
+            "CAST(NULL AS VARCHAR) AS vstatus, lr.pathologist AS perf1, lr.done_by AS perf2, ",
+            "lr.validated_by AS perf3, CAST(NULL AS VARCHAR) AS encounter, ",
+            "(CASE WHEN COALESCE(lr.write_date, lr.create_date) > COALESCE(c.write_date, c.create_date) ",
+            "THEN COALESCE(lr.write_date, lr.create_date) ELSE COALESCE(c.write_date, c.create_date) END) ",
+            "AS stamp, lr.state AS lab_state, lr.source_type AS source_type"
+        )
+    };
+}
+
+/// The analytes that are results, each with its report. CROSS JOIN keeps the reports as
+/// the outer loop in SQLite, which has no statistics to prefer them: a patient's few
+/// reports, then their analytes by index.
+macro_rules! lab_join_sql {
+    () => {
+        " FROM gnuhealth_lab lr CROSS JOIN gnuhealth_lab_test_critearea c \
+         WHERE c.gnuhealth_lab_id = lr.id"
+    };
+}
+
+/// Lab results and vital signs, keyed by the text FHIR id `r.fhir_id`: the columns that
+/// depend on the measure ([`super::vital_signs::measure_columns_sql!`]), then those of
+/// the source row ([`lab_row_sql!`]).
 const FROM: &str = concat!(
-    "(SELECT CAST(c.id AS VARCHAR) AS fhir_id, c.id AS lab_row, ",
-    "CAST(NULL AS INTEGER) AS eval_row, CAST(NULL AS INTEGER) AS amb_row, ",
-    "CAST(NULL AS INTEGER) AS rnd_row, lr.id AS gnuhealth_lab_id, ",
-    "c.code AS code, c.name AS name, c.result AS result, c.result_text AS result_text, ",
-    "c.units AS units, CAST(NULL AS VARCHAR) AS unit_code, CAST(NULL AS VARCHAR) AS unit_name, ",
-    "c.excluded AS excluded, lr.patient AS patient, ",
-    "CAST('laboratory' AS VARCHAR) AS category, CAST('lab' AS VARCHAR) AS code_kind, ",
-    "CAST(NULL AS VARCHAR) AS measure, CAST(NULL AS VARCHAR) AS profile, ",
-    "CAST(NULL AS FLOAT) AS sys, CAST(NULL AS FLOAT) AS dia, ",
-    "lr.date_analysis AS effective, CAST(NULL AS VARCHAR) AS vstatus, ",
-    "lr.pathologist AS perf1, lr.done_by AS perf2, lr.validated_by AS perf3, ",
-    "CAST(NULL AS VARCHAR) AS encounter, ",
-    "(CASE WHEN COALESCE(lr.write_date, lr.create_date) > COALESCE(c.write_date, c.create_date) ",
-    "THEN COALESCE(lr.write_date, lr.create_date) ELSE COALESCE(c.write_date, c.create_date) END) ",
-    "AS stamp, lr.state AS lab_state, lr.source_type AS source_type ",
-    // CROSS JOIN keeps the reports as the outer loop in SQLite, which has no statistics
-    // to prefer them: a patient's few reports, then their analytes by index.
-    "FROM gnuhealth_lab lr CROSS JOIN gnuhealth_lab_test_critearea c ",
-    "WHERE c.gnuhealth_lab_id = lr.id",
+    "(SELECT CAST(c.id AS VARCHAR) AS fhir_id, c.code AS code, c.name AS name, ",
+    "c.result AS result, CAST(NULL AS VARCHAR) AS unit_code, ",
+    "CAST(NULL AS VARCHAR) AS unit_name, CAST('laboratory' AS VARCHAR) AS category, ",
+    "CAST('lab' AS VARCHAR) AS code_kind, CAST(NULL AS VARCHAR) AS measure, ",
+    "CAST(NULL AS VARCHAR) AS profile, CAST(NULL AS FLOAT) AS sys, ",
+    "CAST(NULL AS FLOAT) AS dia, ",
+    lab_row_sql!(),
+    lab_join_sql!(),
     super::vital_signs::vital_branches_sql!(),
+    ") r"
+);
+
+/// [`FROM`] for counting: a row per source row, `n` the resources it makes.
+const COUNT_FROM: &str = concat!(
+    "(SELECT ",
+    lab_row_sql!(),
+    ", 1 AS n",
+    lab_join_sql!(),
+    super::vital_signs::vital_count_branches_sql!(),
     ") r"
 );
 
@@ -465,6 +493,29 @@ pub static OBSERVATION: ResourceDef = ResourceDef {
             &["based-on"],
         ),
     ],
+    count_from: Some(CountFrom {
+        from: COUNT_FROM,
+        columns: &[
+            "lab_row",
+            "eval_row",
+            "amb_row",
+            "rnd_row",
+            "gnuhealth_lab_id",
+            "result_text",
+            "units",
+            "excluded",
+            "patient",
+            "effective",
+            "vstatus",
+            "perf1",
+            "perf2",
+            "perf3",
+            "encounter",
+            "stamp",
+            "lab_state",
+            "source_type",
+        ],
+    }),
     id_rows: &[
         // The report is the outer loop of the lab branch: find the reports first.
         (

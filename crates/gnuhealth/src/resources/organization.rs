@@ -216,6 +216,7 @@ pub static ORGANIZATION: ResourceDef = ResourceDef {
             &["identifier"],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -498,6 +498,7 @@ pub static PATIENT: ResourceDef = ResourceDef {
         ),
         FieldUse::new("party.party.lang", "", &["communication"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

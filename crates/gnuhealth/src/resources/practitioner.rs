@@ -109,6 +109,7 @@ pub static PRACTITIONER: ResourceDef = ResourceDef {
             &["communication"],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

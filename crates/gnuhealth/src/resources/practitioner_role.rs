@@ -94,6 +94,7 @@ pub static PRACTITIONER_ROLE: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.hp_specialty", "", &["specialty"], &["specialty"]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

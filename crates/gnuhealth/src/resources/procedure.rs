@@ -360,6 +360,7 @@ pub static PROCEDURE: ResourceDef = ResourceDef {
             &["category"],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

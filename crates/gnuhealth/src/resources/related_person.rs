@@ -183,6 +183,7 @@ pub static RELATED_PERSON: ResourceDef = ResourceDef {
             &["telecom", "phone", "email"],
         ),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -192,6 +192,7 @@ pub static SERVICE_REQUEST: ResourceDef = ResourceDef {
         ),
         FieldUse::new("gnuhealth.patient.lab.test", "comment", &["note"], &[]),
     ],
+    count_from: None,
     id_rows: &[],
 };
 

@@ -145,70 +145,235 @@ macro_rules! has_measure_sql {
     };
 }
 
-/// The Observation union's branches for vital signs, in the column order of the lab
-/// branch in `observation.rs`: fhir_id, lab_row, eval_row, amb_row, rnd_row,
-/// gnuhealth_lab_id, code, name, result, result_text, units, unit_code, unit_name,
-/// excluded, patient, category, code_kind, measure, profile, sys, dia, effective,
-/// vstatus, perf1, perf2, perf3, encounter, stamp, lab_state, source_type.
+/// The columns of a vital sign `<prefix>-<id>-<measure>` of row `$t` (value `$value`)
+/// that depend on the measure, in the union's order: fhir_id, code, name, result,
+/// unit_code, unit_name, category, code_kind, measure, profile, sys, dia.
+macro_rules! measure_columns_sql {
+    ($prefix:literal, $t:literal, $value:expr) => {
+        concat!(
+            "'",
+            $prefix,
+            "-' || CAST(",
+            $t,
+            ".id AS VARCHAR) || '-' || m.k, m.code, m.name, ",
+            $value,
+            ", m.unit, m.unit_name, m.category, m.kind, m.k, m.profile, ",
+            $crate::resources::vital_signs::bp_sql!($t)
+        )
+    };
+}
+
+/// The columns of an evaluation `e` that every one of its measures shares, in the
+/// union's order: lab_row, eval_row, amb_row, rnd_row, gnuhealth_lab_id, result_text,
+/// units, excluded, patient, effective, vstatus, perf1, perf2, perf3, encounter, stamp,
+/// lab_state, source_type.
+macro_rules! evaluation_row_sql {
+    () => {
+        concat!(
+            "NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.patient, e.evaluation_start, ",
+            "(CASE COALESCE(e.state, 'in_progress') WHEN 'in_progress' THEN 'preliminary' ",
+            "ELSE 'final' END), e.healthprof, e.signed_by, NULL, ",
+            "'eval-' || CAST(e.id AS VARCHAR), COALESCE(e.write_date, e.create_date), NULL, NULL"
+        )
+    };
+}
+
+/// The shared columns of a nursing session `a` ([`evaluation_row_sql!`]'s order).
+macro_rules! ambulatory_row_sql {
+    () => {
+        concat!(
+            "NULL, NULL, a.id, NULL, NULL, NULL, NULL, NULL, a.patient, a.session_start, ",
+            "(CASE COALESCE(a.state, 'draft') WHEN 'done' THEN 'final' ELSE 'preliminary' END), ",
+            "a.health_professional, a.signed_by, NULL, 'amb-' || CAST(a.id AS VARCHAR), ",
+            "COALESCE(a.write_date, a.create_date), NULL, NULL"
+        )
+    };
+}
+
+/// The shared columns of a nursing round `d` of stay `g` ([`evaluation_row_sql!`]'s
+/// order); its encounter is the stay.
+macro_rules! rounding_row_sql {
+    () => {
+        concat!(
+            "NULL, NULL, NULL, d.id, NULL, NULL, NULL, NULL, g.patient, d.evaluation_start, ",
+            "(CASE COALESCE(d.state, 'draft') WHEN 'done' THEN 'final' ELSE 'preliminary' END), ",
+            "d.health_professional, d.signed_by, NULL, 'inp-' || CAST(d.registration AS VARCHAR), ",
+            "COALESCE(d.write_date, d.create_date), NULL, NULL"
+        )
+    };
+}
+
+/// The value of measure `m.k` in a nursing round `d` (rounds alone record urine output).
+macro_rules! rounding_value_sql {
+    () => {
+        concat!(
+            "(CASE WHEN m.k = 'urine-output' THEN d.diuresis ELSE ",
+            $crate::resources::vital_signs::nursing_value_sql!("d"),
+            " END)"
+        )
+    };
+}
+
+/// The Observation union's branches for vital signs: the measure's columns
+/// ([`measure_columns_sql!`]), then the row's ([`evaluation_row_sql!`]), the order of the
+/// lab branch in `observation.rs`.
 macro_rules! vital_branches_sql {
     () => {
         concat!(
-            " UNION ALL SELECT 'eval-' || CAST(e.id AS VARCHAR) || '-' || m.k, NULL, e.id, ",
-            "NULL, NULL, NULL, m.code, m.name, ",
-            $crate::resources::vital_signs::evaluation_value_sql!(),
-            ", NULL, NULL, m.unit, m.unit_name, NULL, e.patient, m.category, m.kind, m.k, ",
-            "m.profile, ",
-            $crate::resources::vital_signs::bp_sql!("e"),
-            ", e.evaluation_start, (CASE COALESCE(e.state, 'in_progress') ",
-            "WHEN 'in_progress' THEN 'preliminary' ELSE 'final' END), e.healthprof, ",
-            "e.signed_by, NULL, 'eval-' || CAST(e.id AS VARCHAR), ",
-            "COALESCE(e.write_date, e.create_date), NULL, NULL ",
-            "FROM gnuhealth_patient_evaluation e CROSS JOIN ",
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::measure_columns_sql!(
+                "eval",
+                "e",
+                $crate::resources::vital_signs::evaluation_value_sql!()
+            ),
+            ", ",
+            $crate::resources::vital_signs::evaluation_row_sql!(),
+            " FROM gnuhealth_patient_evaluation e CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
             " WHERE e.patient IS NOT NULL AND ",
             $crate::resources::vital_signs::has_measure_sql!(
                 "e",
                 $crate::resources::vital_signs::evaluation_value_sql!()
             ),
-            " UNION ALL SELECT 'amb-' || CAST(a.id AS VARCHAR) || '-' || m.k, NULL, NULL, a.id, ",
-            "NULL, NULL, m.code, m.name, ",
-            $crate::resources::vital_signs::nursing_value_sql!("a"),
-            ", NULL, NULL, m.unit, m.unit_name, NULL, a.patient, m.category, m.kind, m.k, ",
-            "m.profile, ",
-            $crate::resources::vital_signs::bp_sql!("a"),
-            ", a.session_start, (CASE COALESCE(a.state, 'draft') WHEN 'done' THEN 'final' ",
-            "ELSE 'preliminary' END), a.health_professional, a.signed_by, NULL, ",
-            "'amb-' || CAST(a.id AS VARCHAR), COALESCE(a.write_date, a.create_date), NULL, NULL ",
-            "FROM gnuhealth_patient_ambulatory_care a CROSS JOIN ",
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::measure_columns_sql!(
+                "amb",
+                "a",
+                $crate::resources::vital_signs::nursing_value_sql!("a")
+            ),
+            ", ",
+            $crate::resources::vital_signs::ambulatory_row_sql!(),
+            " FROM gnuhealth_patient_ambulatory_care a CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
             " WHERE a.patient IS NOT NULL AND ",
             $crate::resources::vital_signs::has_measure_sql!(
                 "a",
                 $crate::resources::vital_signs::nursing_value_sql!("a")
             ),
-            " UNION ALL SELECT 'rnd-' || CAST(d.id AS VARCHAR) || '-' || m.k, NULL, NULL, NULL, ",
-            "d.id, NULL, m.code, m.name, ",
-            "(CASE WHEN m.k = 'urine-output' THEN d.diuresis ELSE ",
-            $crate::resources::vital_signs::nursing_value_sql!("d"),
-            " END), NULL, NULL, m.unit, m.unit_name, NULL, g.patient, m.category, m.kind, ",
-            "m.k, m.profile, ",
-            $crate::resources::vital_signs::bp_sql!("d"),
-            ", d.evaluation_start, (CASE COALESCE(d.state, 'draft') WHEN 'done' THEN 'final' ",
-            "ELSE 'preliminary' END), d.health_professional, d.signed_by, NULL, ",
-            "'inp-' || CAST(d.registration AS VARCHAR), ",
-            "COALESCE(d.write_date, d.create_date), NULL, NULL ",
-            "FROM gnuhealth_patient_rounding d ",
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::measure_columns_sql!(
+                "rnd",
+                "d",
+                $crate::resources::vital_signs::rounding_value_sql!()
+            ),
+            ", ",
+            $crate::resources::vital_signs::rounding_row_sql!(),
+            " FROM gnuhealth_patient_rounding d ",
             "JOIN gnuhealth_inpatient_registration g ON g.id = d.registration CROSS JOIN ",
             $crate::resources::vital_signs::measures_sql!(),
             " WHERE g.patient IS NOT NULL AND ",
             $crate::resources::vital_signs::has_measure_sql!(
                 "d",
-                concat!(
-                    "(CASE WHEN m.k = 'urine-output' THEN d.diuresis ELSE ",
-                    $crate::resources::vital_signs::nursing_value_sql!("d"),
-                    " END)"
-                )
+                $crate::resources::vital_signs::rounding_value_sql!()
             )
+        )
+    };
+}
+
+/// 1 when `$e` is not NULL, else 0.
+macro_rules! present_sql {
+    ($e:expr) => {
+        concat!("(CASE WHEN ", $e, " IS NOT NULL THEN 1 ELSE 0 END)")
+    };
+}
+
+/// How many of the measures every encounter table records a row `$t` has: temperature,
+/// heart and respiratory rates, oxygen saturation, weight, glucose and blood pressure
+/// (one, with either part).
+macro_rules! common_count_sql {
+    ($t:literal) => {
+        concat!(
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".temperature")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".bpm")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".respiratory_rate")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".osat")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".weight")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!($t, ".glycemia")),
+            " + ",
+            $crate::resources::vital_signs::present_sql!(concat!(
+                "COALESCE(",
+                $t,
+                ".systolic, ",
+                $t,
+                ".diastolic)"
+            ))
+        )
+    };
+}
+
+/// The vital-sign part of [`super::observation`]'s counting union: a row per encounter
+/// row, with the shared columns and `n`, the number of its measures — what the CROSS
+/// JOIN with the measures would make of it, without making it. The server test
+/// `observation_totals_count_what_the_pages_hold` checks that both agree.
+macro_rules! vital_count_branches_sql {
+    () => {
+        concat!(
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::evaluation_row_sql!(),
+            ", ",
+            $crate::resources::vital_signs::common_count_sql!("e"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.height"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.bmi"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.head_circumference"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.abdominal_circ"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.hip"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.whr"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.body_fat"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.body_water"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.body_muscle"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.body_bone"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.hba1c"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.cholesterol_total"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.hdl"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.ldl"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.tag"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("e.loc"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_eyes, '')"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_verbal, '')"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_motor, '')"),
+            " FROM gnuhealth_patient_evaluation e WHERE e.patient IS NOT NULL",
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::ambulatory_row_sql!(),
+            ", ",
+            $crate::resources::vital_signs::common_count_sql!("a"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("a.pain_level"),
+            " FROM gnuhealth_patient_ambulatory_care a WHERE a.patient IS NOT NULL",
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::rounding_row_sql!(),
+            ", ",
+            $crate::resources::vital_signs::common_count_sql!("d"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("d.pain_level"),
+            " + ",
+            $crate::resources::vital_signs::present_sql!("d.diuresis"),
+            " FROM gnuhealth_patient_rounding d ",
+            "JOIN gnuhealth_inpatient_registration g ON g.id = d.registration ",
+            "WHERE g.patient IS NOT NULL"
         )
     };
 }
@@ -292,8 +457,10 @@ macro_rules! with_field_rows {
 }
 
 pub(crate) use {
-    bp_sql, evaluation_value_sql, has_measure_sql, measures_sql, nursing_value_sql,
-    vital_branches_sql, with_field_rows,
+    ambulatory_row_sql, bp_sql, common_count_sql, evaluation_row_sql, evaluation_value_sql,
+    has_measure_sql, measure_columns_sql, measures_sql, nursing_value_sql, present_sql,
+    rounding_row_sql, rounding_value_sql, vital_branches_sql, vital_count_branches_sql,
+    with_field_rows,
 };
 
 /// The columns the loader reads from the Observation union, in this order.
