@@ -34,7 +34,7 @@ pub struct Principal {
 /// Verifies credentials and remembers recent successes.
 pub struct Authenticator {
     secret: Vec<u8>,
-    verified: moka::sync::Cache<Vec<u8>, Principal>,
+    verified: moka::future::Cache<Vec<u8>, Principal>,
     /// Bounds concurrent password hashing (each scrypt check holds 64 MiB).
     hashing: Arc<Semaphore>,
     throttle: Throttle,
@@ -51,7 +51,7 @@ impl Authenticator {
             session_age: Duration::from_secs(12 * 3600),
             login_delay,
             secret: secret.to_vec(),
-            verified: moka::sync::Cache::builder()
+            verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build(),
@@ -108,7 +108,9 @@ impl Authenticator {
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let key = hash.as_deref().map(|h| self.cache_key(login, &password, h));
-        if let Some(p) = key.as_ref().and_then(|k| self.verified.get(k)) {
+        if let Some(k) = &key
+            && let Some(p) = self.verified.get(k).await
+        {
             if counts.login > 0 {
                 self.clear_failures(db, login).await;
             }
@@ -120,20 +122,46 @@ impl Authenticator {
             let secs = rand::rng().random_range(0..=max);
             tokio::time::sleep(Duration::from_secs(secs)).await;
         }
-        let ok = self.verify(password, hash).await?;
-        let (Some(user), true, Some(key)) = (user, ok, key) else {
-            self.record_failure(db, login, client, now).await;
-            return Err(ApiError::Unauthorized);
+        let checked = match (user, key) {
+            (Some(user), Some(key)) => {
+                let principal = Principal {
+                    user_id: user.id,
+                    login: user.login,
+                };
+                // Requests that bring the same new credentials at once wait for one check
+                // rather than each hashing (a client opening many connections).
+                self.verified
+                    .try_get_with(key, async {
+                        if self.verify(password, hash).await? {
+                            Ok(principal)
+                        } else {
+                            Err(ApiError::Unauthorized)
+                        }
+                    })
+                    .await
+                    .map_err(|e| match *e {
+                        ApiError::Unauthorized => ApiError::Unauthorized,
+                        _ => ApiError::Internal,
+                    })
+            }
+            _ => {
+                self.verify(password, hash).await?;
+                Err(ApiError::Unauthorized)
+            }
         };
-        if counts.login > 0 {
-            self.clear_failures(db, login).await;
+        match checked {
+            Ok(principal) => {
+                if counts.login > 0 {
+                    self.clear_failures(db, login).await;
+                }
+                Ok(principal)
+            }
+            Err(ApiError::Unauthorized) => {
+                self.record_failure(db, login, client, now).await;
+                Err(ApiError::Unauthorized)
+            }
+            Err(e) => Err(e),
         }
-        let principal = Principal {
-            user_id: user.id,
-            login: user.login,
-        };
-        self.verified.insert(key, principal.clone());
-        Ok(principal)
     }
 
     /// Recording needs INSERT/DELETE on `res_user_login_attempt`; without them sign-ins
