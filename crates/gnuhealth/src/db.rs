@@ -419,10 +419,35 @@ const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 /// Connections to a SQLite database: a few per core is enough, SQLite work is CPU-bound.
 const SQLITE_CONNECTIONS: usize = 8;
 
-/// How long a statement may run in place on an async thread before it is interrupted and
-/// run again on the blocking pool: key lookups and pages of a few rows finish well within
-/// it, scans do not, and then at most this much work is thrown away.
+/// How much CPU time a statement may take in place on an async thread before it is
+/// interrupted and run again on the blocking pool: key lookups and pages of a few rows
+/// finish well within it, scans do not, and then at most this much work is thrown away.
+/// CPU time, not wall time: under load the scheduler runs other threads in the middle of
+/// a quick statement, and wall time would call it slow (and send it to the pool from then
+/// on, with two thread hand-overs per read).
 const INLINE_BUDGET: Duration = Duration::from_millis(1);
+
+/// The wall time a statement may take in place all the same (reading pages from the disk
+/// costs wall time, not CPU time).
+const INLINE_WAIT: Duration = Duration::from_millis(20);
+
+/// The CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given, which lives here.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        // No CPU clock: the wall-time limit alone applies.
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
 
 /// Steps between two checks of the in-place budget (a check is one clock read).
 const INLINE_STEPS: std::ffi::c_int = 1_000;
@@ -498,7 +523,7 @@ impl SqlitePool {
     }
 
     /// Run `sqls` in place on this thread's own connection if they finish within
-    /// [`INLINE_BUDGET`]; `None` when they would take longer (it was interrupted) or no
+    /// [`INLINE_BUDGET`] (and [`INLINE_WAIT`]); `None` when they would take longer (it was interrupted) or no
     /// connection of this thread can be used: the caller then runs it on the blocking
     /// pool, which also reports what is wrong with the database.
     fn query_inline(&self, sqls: &[&Sql]) -> Option<Result<Vec<Vec<Row>>, DbError>> {
@@ -515,6 +540,11 @@ impl SqlitePool {
                     // Never wait for a writer's lock here, on an async thread: the
                     // blocking pool waits instead.
                     conn.busy_timeout(Duration::ZERO).ok()?;
+                    // Read the schema now, not within the first statement's budget: GNU
+                    // Health's takes longer than that, and the first statement would be
+                    // remembered as slow.
+                    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
+                        .ok()?;
                     if conns.len() >= INLINE_DATABASES {
                         conns.remove(0);
                     }
@@ -523,8 +553,12 @@ impl SqlitePool {
                 }
             };
             let conn = &conns[pos].1;
-            let deadline = Instant::now() + INLINE_BUDGET;
-            conn.progress_handler(INLINE_STEPS, Some(move || Instant::now() >= deadline));
+            let wall = Instant::now() + INLINE_WAIT;
+            let cpu = thread_cpu_time() + INLINE_BUDGET;
+            conn.progress_handler(
+                INLINE_STEPS,
+                Some(move || thread_cpu_time() >= cpu || Instant::now() >= wall),
+            );
             let res = sqlite_read(conn, sqls);
             conn.progress_handler(INLINE_STEPS, None::<fn() -> bool>);
             if !end_read(conn) {
@@ -533,6 +567,7 @@ impl SqlitePool {
             }
             match res {
                 Err(DbError::Timeout) => {
+                    tracing::debug!(target: "gnuhealth::sql", "too long to run in place: on the pool from now on");
                     SLOW_IN_PLACE.with(|slow| {
                         if let Ok(mut slow) = slow.try_borrow_mut() {
                             if slow.len() >= SLOW_STATEMENTS {
