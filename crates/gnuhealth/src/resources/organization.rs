@@ -238,8 +238,7 @@ async fn load_organizations(
          FROM gnuhealth_institution r JOIN party_party p ON p.id = r.party WHERE ",
     )
     .in_ids("r.id", ids);
-    let mut statements = vec![main];
-    statements.extend(PersonChildren::statements(db, ids, PARTIES));
+    let statements = [main, PersonChildren::statement(db, ids, PARTIES)];
     let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let rows = main_rows.pop().unwrap_or_default();
 

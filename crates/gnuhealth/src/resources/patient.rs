@@ -12,8 +12,7 @@ use fhir::resources::patient::{Patient, PatientCommunication, PatientContact, Pa
 use serde_json::Value;
 
 use super::{
-    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, group_by, meta,
-    to_json,
+    Context, FieldUse, Kind, Path, ResourceDef, SearchParam, Stored, System, meta, to_json,
 };
 use crate::db::{Database, DbError, Row, Sql};
 use crate::tryton::{fhir_date, fhir_datetime, newest};
@@ -529,9 +528,7 @@ pub fn read_statements(db: &Database, ids: &[i64]) -> Vec<Sql> {
          LEFT JOIN country_country cc ON cc.id = du.address_country WHERE ",
     )
     .in_ids("r.id", ids);
-    let mut all = vec![main];
-    all.extend(PersonChildren::statements(db, ids, PARTIES));
-    all
+    vec![main, PersonChildren::statement(db, ids, PARTIES)]
 }
 
 async fn load_patients(db: &Database, ctx: &Context, ids: &[i64]) -> Result<Vec<Value>, DbError> {
@@ -701,7 +698,8 @@ pub(crate) fn photo(bytes: &[u8]) -> Attachment {
     }
 }
 
-/// The child rows of a page of person parties, loaded with one query per table.
+/// The child rows of a page of person parties, read in one statement
+/// ([`PersonChildren::statement`]).
 #[derive(Default)]
 pub(crate) struct PersonChildren {
     names: HashMap<i64, Vec<Row>>,
@@ -721,76 +719,113 @@ pub(crate) struct PartyChildren<'a> {
     pub stamps: Vec<String>,
 }
 
+/// The columns of [`PersonChildren::statement`]: the party, which child table
+/// ([`NAME`]…), six texts, a flag, two dates, the row's last change, three order keys.
+/// What each holds per table is named by the constants below.
+mod child {
+    pub const KIND: usize = 1;
+    pub const T1: usize = 2;
+    pub const T2: usize = 3;
+    pub const T3: usize = 4;
+    pub const T4: usize = 5;
+    pub const T5: usize = 6;
+    pub const T6: usize = 7;
+    pub const FLAG: usize = 8;
+    pub const DATE1: usize = 9;
+    pub const DATE2: usize = 10;
+    pub const STAMP: usize = 11;
+    pub const NAME: i64 = 0;
+    pub const TELECOM: i64 = 1;
+    pub const ADDRESS: i64 = 2;
+    pub const ALT_ID: i64 = 3;
+    pub const LANG: i64 = 4;
+}
+
 impl PersonChildren {
-    /// The statements reading the children of the parties selected by `parties_of` +
+    /// The statement reading the children of the parties selected by `parties_of` +
     /// `id IN ids` + `)`, e.g. `(SELECT party FROM gnuhealth_patient WHERE ` for patient
-    /// ids: names, telecoms, addresses, other identifiers, languages.
-    pub(crate) fn statements(db: &Database, ids: &[i64], parties_of: &str) -> [Sql; 5] {
-        let q = |select: &str, order: &str| {
-            let mut s = db.sql();
+    /// ids: names, telecoms, addresses, other identifiers and languages, as one UNION ALL
+    /// in the [`child`] columns, in order per party and table. One statement, not five: a
+    /// read's statements are most of its cost.
+    pub(crate) fn statement(db: &Database, ids: &[i64], parties_of: &str) -> Sql {
+        let mut s = db.sql();
+        let branches: [(&str, &str); 5] = [
+            (
+                "SELECT n.party, 0, n.use, n.prefix, n.given, n.family, n.suffix, \
+                 CAST(NULL AS VARCHAR), CAST(NULL AS BOOLEAN), n.date_from, n.date_to, \
+                 COALESCE(n.write_date, n.create_date), \
+                 CASE WHEN n.use = 'official' THEN 0 ELSE 1 END, n.id, 0 \
+                 FROM gnuhealth_person_name n WHERE n.party",
+                "",
+            ),
+            (
+                "SELECT cm.party, 1, cm.type, cm.value, cm.remarks, cm.name, NULL, NULL, \
+                 cm.emergency, NULL, NULL, COALESCE(cm.write_date, cm.create_date), \
+                 CASE WHEN cm.sequence IS NOT NULL THEN 1 ELSE 0 END, cm.sequence, cm.id \
+                 FROM party_contact_mechanism cm WHERE cm.active = TRUE AND cm.party",
+                "",
+            ),
+            (
+                "SELECT pa.party, 2, pa.name, pa.street, pa.postal_code, pa.city, c.code, \
+                 s.name, pa.is_work, NULL, NULL, COALESCE(pa.write_date, pa.create_date), \
+                 CASE WHEN pa.sequence IS NOT NULL THEN 1 ELSE 0 END, pa.sequence, pa.id \
+                 FROM party_address pa LEFT JOIN country_country c ON c.id = pa.country \
+                 LEFT JOIN country_subdivision s ON s.id = pa.subdivision \
+                 WHERE pa.active = TRUE \
+                 AND COALESCE(pa.street, pa.city, pa.postal_code, pa.name) IS NOT NULL AND pa.party",
+                "",
+            ),
+            (
+                "SELECT ai.party, 3, ai.alternative_id_type, ai.other_alternative_id_type, \
+                 ai.code, NULL, NULL, NULL, NULL, ai.expiration_date, NULL, \
+                 COALESCE(ai.write_date, ai.create_date), ai.id, 0, 0 \
+                 FROM gnuhealth_person_alternative_identification ai WHERE ai.party",
+                "",
+            ),
+            (
+                "SELECT pl.party, 4, l.code, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                 NULL, CASE WHEN pl.company IS NULL THEN 1 ELSE 0 END, pl.id, 0 \
+                 FROM party_party_lang pl JOIN ir_lang l ON l.id = pl.lang WHERE pl.party",
+                " ORDER BY 1, 2, 13, 14, 15",
+            ),
+        ];
+        for (i, (select, tail)) in branches.into_iter().enumerate() {
+            if i > 0 {
+                s.push(" UNION ALL ");
+            }
             s.push(select)
                 .push(" IN ")
                 .push(parties_of)
                 .in_ids("id", ids);
-            s.push(")").push(order);
-            s
-        };
-        let names = q(
-            "SELECT n.party, n.use, n.prefix, n.given, n.family, n.suffix, n.date_from, \
-             n.date_to, COALESCE(n.write_date, n.create_date) \
-             FROM gnuhealth_person_name n WHERE n.party",
-            " ORDER BY n.party, CASE WHEN n.use = 'official' THEN 0 ELSE 1 END, n.id",
-        );
-        let telecoms = q(
-            "SELECT cm.party, cm.type, cm.value, cm.emergency, cm.remarks, cm.name, \
-             COALESCE(cm.write_date, cm.create_date) \
-             FROM party_contact_mechanism cm WHERE cm.active = TRUE AND cm.party",
-            " ORDER BY cm.party, (cm.sequence IS NOT NULL), cm.sequence, cm.id",
-        );
-        let addresses = q(
-            "SELECT pa.party, pa.name, pa.street, pa.postal_code, pa.city, c.code, s.name, \
-             pa.is_work, COALESCE(pa.write_date, pa.create_date) \
-             FROM party_address pa LEFT JOIN country_country c ON c.id = pa.country \
-             LEFT JOIN country_subdivision s ON s.id = pa.subdivision \
-             WHERE pa.active = TRUE \
-             AND COALESCE(pa.street, pa.city, pa.postal_code, pa.name) IS NOT NULL AND pa.party",
-            " ORDER BY pa.party, (pa.sequence IS NOT NULL), pa.sequence, pa.id",
-        );
-        let alt_ids = q(
-            "SELECT ai.party, ai.alternative_id_type, ai.other_alternative_id_type, ai.code, \
-             ai.expiration_date, COALESCE(ai.write_date, ai.create_date) \
-             FROM gnuhealth_person_alternative_identification ai WHERE ai.party",
-            " ORDER BY ai.party, ai.id",
-        );
-        let langs = q(
-            "SELECT pl.party, l.code FROM party_party_lang pl JOIN ir_lang l ON l.id = pl.lang \
-             WHERE pl.party",
-            " ORDER BY pl.party, (pl.company IS NULL), pl.id",
-        );
-        [names, telecoms, addresses, alt_ids, langs]
+            s.push(")").push(tail);
+        }
+        s
     }
 
     /// Run `statements`: the caller's own first (the main rows, whose rows come back in
-    /// order), then the five of [`PersonChildren::statements`], all in one read.
+    /// order), then [`PersonChildren::statement`], all in one read.
     pub(crate) async fn read(
         db: &Database,
         statements: &[Sql],
     ) -> Result<(Vec<Vec<Row>>, PersonChildren), DbError> {
         let refs: Vec<&Sql> = statements.iter().collect();
         let mut rows = db.query_all(&refs).await?;
-        let children = rows.split_off(rows.len().saturating_sub(5));
-        let [names, telecoms, addresses, alt_ids, langs] = <[Vec<Row>; 5]>::try_from(children)
-            .map_err(|_| {
-                DbError::Query("a person's child tables: wrong number of results".into())
-            })?;
-        let children = PersonChildren {
-            names: group_by(names, 0),
-            telecoms: group_by(telecoms, 0),
-            addresses: group_by(addresses, 0),
-            alt_ids: group_by(alt_ids, 0),
-            langs: group_by(langs, 0),
-        };
-        Ok((rows, children))
+        let children = rows.pop().ok_or_else(|| {
+            DbError::Query("a person's child tables: wrong number of results".into())
+        })?;
+        let mut out = PersonChildren::default();
+        for row in children {
+            let table = match row.int(child::KIND) {
+                child::NAME => &mut out.names,
+                child::TELECOM => &mut out.telecoms,
+                child::ADDRESS => &mut out.addresses,
+                child::ALT_ID => &mut out.alt_ids,
+                child::LANG => &mut out.langs,
+                _ => continue,
+            };
+            table.entry(row.int(0)).or_default().push(row);
+        }
+        Ok((rows, out))
     }
 
     pub(crate) fn of(&self, party: i64) -> PartyChildren<'_> {
@@ -801,12 +836,10 @@ impl PersonChildren {
         let telecoms = get(&self.telecoms, party);
         let addresses = get(&self.addresses, party);
         let alt_ids = get(&self.alt_ids, party);
-        let stamps = names
-            .iter()
-            .filter_map(|r| r.opt_text(8))
-            .chain(telecoms.iter().filter_map(|r| r.opt_text(6)))
-            .chain(addresses.iter().filter_map(|r| r.opt_text(8)))
-            .chain(alt_ids.iter().filter_map(|r| r.opt_text(5)))
+        let stamps = [names, telecoms, addresses, alt_ids]
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.opt_text(child::STAMP))
             .collect();
         PartyChildren {
             names,
@@ -838,17 +871,17 @@ impl PartyChildren<'_> {
         self.names
             .iter()
             .map(|n| HumanName {
-                use_: n.opt_text(1),
-                family: n.opt_text(4),
+                use_: n.opt_text(child::T1),
+                family: n.opt_text(child::T4),
                 given: n
-                    .opt_str(3)
+                    .opt_str(child::T3)
                     .map(|g| g.split_whitespace().map(str::to_owned).collect())
                     .unwrap_or_default(),
-                prefix: n.opt_text(2).into_iter().collect(),
-                suffix: n.opt_text(5).into_iter().collect(),
+                prefix: n.opt_text(child::T2).into_iter().collect(),
+                suffix: n.opt_text(child::T5).into_iter().collect(),
                 period: Period::from(
-                    n.opt_str(6).and_then(fhir_date),
-                    n.opt_str(7).and_then(fhir_date),
+                    n.opt_str(child::DATE1).and_then(fhir_date),
+                    n.opt_str(child::DATE2).and_then(fhir_date),
                 ),
                 ..Default::default()
             })
@@ -861,7 +894,7 @@ impl PartyChildren<'_> {
         let mut telecom = Vec::new();
         let mut contacts = Vec::new();
         for (rank, t) in self.telecoms.iter().enumerate() {
-            let (system, use_) = match t.opt_str(1).unwrap_or("other") {
+            let (system, use_) = match t.opt_str(child::T1).unwrap_or("other") {
                 "phone" => ("phone", Some("home")),
                 "mobile" => ("phone", Some("mobile")),
                 "fax" => ("fax", None),
@@ -871,22 +904,25 @@ impl PartyChildren<'_> {
             };
             let cp = ContactPoint {
                 system: Some(system),
-                value: t.opt_text(2),
+                value: t.opt_text(child::T2),
                 use_,
                 rank: u32::try_from(rank + 1).ok(),
                 period: None,
             };
-            if t.bool(3) {
+            if t.bool(child::FLAG) {
                 contacts.push(PatientContact {
                     relationship: vec![CodeableConcept::coded(
                         "http://terminology.hl7.org/CodeSystem/v2-0131",
                         "C",
                         Some("Emergency Contact".into()),
                     )],
-                    name: t.opt_text(4).or(t.opt_text(5)).map(|text| HumanName {
-                        text: Some(text),
-                        ..Default::default()
-                    }),
+                    name: t
+                        .opt_text(child::T3)
+                        .or(t.opt_text(child::T4))
+                        .map(|text| HumanName {
+                            text: Some(text),
+                            ..Default::default()
+                        }),
                     telecom: vec![ContactPoint { rank: None, ..cp }],
                     ..Default::default()
                 });
@@ -902,10 +938,10 @@ impl PartyChildren<'_> {
         self.addresses
             .iter()
             .map(|a| Address {
-                use_: Some(if a.bool(7) { "work" } else { "home" }),
-                text: a.opt_text(1),
+                use_: Some(if a.bool(child::FLAG) { "work" } else { "home" }),
+                text: a.opt_text(child::T1),
                 line: a
-                    .opt_str(2)
+                    .opt_str(child::T2)
                     .map(|s| {
                         s.lines()
                             .map(str::trim)
@@ -914,10 +950,10 @@ impl PartyChildren<'_> {
                             .collect()
                     })
                     .unwrap_or_default(),
-                postal_code: a.opt_text(3),
-                city: a.opt_text(4),
-                country: a.opt_text(5),
-                state: a.opt_text(6),
+                postal_code: a.opt_text(child::T3),
+                city: a.opt_text(child::T4),
+                country: a.opt_text(child::T5),
+                state: a.opt_text(child::T6),
                 ..Default::default()
             })
             .collect()
@@ -927,7 +963,7 @@ impl PartyChildren<'_> {
         self.alt_ids
             .iter()
             .filter_map(|a| {
-                let kind = a.opt_str(1).unwrap_or("other");
+                let kind = a.opt_str(child::T1).unwrap_or("other");
                 let (_, system, v2) = sid::ALTERNATIVE
                     .iter()
                     .find(|(k, _, _)| *k == kind)
@@ -940,15 +976,15 @@ impl PartyChildren<'_> {
                             code,
                             None,
                         )],
-                        text: a.opt_text(2),
+                        text: a.opt_text(child::T2),
                     }),
-                    None => a.opt_text(2).map(CodeableConcept::text),
+                    None => a.opt_text(child::T2).map(CodeableConcept::text),
                 };
                 Some(Identifier {
                     use_: Some("secondary"),
                     type_,
-                    period: Period::from(None, a.opt_str(4).and_then(fhir_date)),
-                    ..Identifier::new(ctx.system(system), a.opt_text(3)?)
+                    period: Period::from(None, a.opt_str(child::DATE1).and_then(fhir_date)),
+                    ..Identifier::new(ctx.system(system), a.opt_text(child::T3)?)
                 })
             })
             .collect()
@@ -958,7 +994,7 @@ impl PartyChildren<'_> {
     pub(crate) fn communication(&self) -> Vec<PatientCommunication> {
         self.langs
             .first()
-            .and_then(|l| l.opt_str(1))
+            .and_then(|l| l.opt_str(child::T1))
             .map(|code| PatientCommunication {
                 language: CodeableConcept::coded("urn:ietf:bcp:47", code.replace('_', "-"), None),
                 preferred: Some(true),

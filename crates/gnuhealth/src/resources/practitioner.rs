@@ -163,8 +163,11 @@ async fn load_practitioners(
         )
         .in_ids("hs.healthprof", ids)
         .push(" ORDER BY hs.healthprof, CASE WHEN hs.mainsp = TRUE THEN 0 ELSE 1 END, hs.id");
-    let mut statements = vec![main, specialties];
-    statements.extend(PersonChildren::statements(db, ids, PARTIES));
+    let statements = [
+        main,
+        specialties,
+        PersonChildren::statement(db, ids, PARTIES),
+    ];
     let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let specialties = main_rows.pop().unwrap_or_default();
     let rows = main_rows.pop().unwrap_or_default();

@@ -235,12 +235,14 @@ async fn load_related(db: &Database, ctx: &Context, ids: &[String]) -> Result<Ve
         sql.param(Param::Text((*id).clone()));
     }
     sql.push(")");
-    let mut statements = vec![sql];
-    statements.extend(PersonChildren::statements(
-        db,
-        &members,
-        "(SELECT party FROM gnuhealth_family_member WHERE ",
-    ));
+    let statements = [
+        sql,
+        PersonChildren::statement(
+            db,
+            &members,
+            "(SELECT party FROM gnuhealth_family_member WHERE ",
+        ),
+    ];
     let (mut main_rows, children) = PersonChildren::read(db, &statements).await?;
     let rows = main_rows.pop().unwrap_or_default();
 
