@@ -134,7 +134,9 @@ for backend in $BACKENDS; do
             esac
         fi
         maxid=$(sql "$url" 'SELECT MAX(id) FROM gnuhealth_patient')
-        rich=$(sql "$url" 'SELECT patient FROM gnuhealth_patient_evaluation GROUP BY patient ORDER BY COUNT(*) DESC, patient LIMIT 1')
+        # A rich patient of the same size at every scale: 15 evaluations (the richest one
+        # grows with the demo, 18 at 1k, 21 at 100k), the first such.
+        rich=$(sql "$url" 'SELECT patient FROM gnuhealth_patient_evaluation GROUP BY patient HAVING COUNT(*) = 15 ORDER BY patient LIMIT 1')
         "$RAW" "$url" "127.0.0.1:$RAW_PORT" > "$LOG/raw.log" 2>&1 &
         PIDS+=($!)
         raw_pid=$!
