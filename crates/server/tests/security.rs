@@ -575,3 +575,26 @@ async fn browser_sign_in_is_csrf_protected_and_its_session_works_until_sign_out(
         303
     );
 }
+
+/// Requests that bring the same credentials at once share one password check, yet each
+/// counts: every wrong one is a failed attempt, and a right one clears them.
+#[tokio::test]
+async fn concurrent_sign_ins_each_count() {
+    const PASSWORD: &str = "concurrent-Password-1";
+    add_user("concurrent_user", PASSWORD);
+    async fn at_once(password: &'static str, n: usize) -> Vec<u16> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            set.spawn(common::get_with(
+                "concurrent_user",
+                password,
+                "/Patient?_count=1",
+            ));
+        }
+        set.join_all().await.into_iter().map(|(s, _)| s).collect()
+    }
+    assert_eq!(at_once("not-the-password", 4).await, [401; 4]);
+    assert_eq!(attempts("concurrent_user"), 4);
+    assert_eq!(at_once(PASSWORD, 8).await, [200; 8]);
+    assert_eq!(attempts("concurrent_user"), 0);
+}
