@@ -793,8 +793,9 @@ impl PersonChildren {
             if i > 0 {
                 s.push(" UNION ALL ");
             }
+            // One party: a scalar sub-select, no temporary index of a list.
             s.push(select)
-                .push(" IN ")
+                .push(if ids.len() == 1 { " = " } else { " IN " })
                 .push(parties_of)
                 .in_ids("id", ids);
             s.push(")").push(tail);
