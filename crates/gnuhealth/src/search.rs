@@ -422,15 +422,10 @@ pub async fn explain(
     let count = count_sql(db, def, ctx, req)?;
     let mut out = Vec::new();
     for sql in [page, count] {
-        let mut plan = db.sql();
-        let prefix = match db.dialect() {
+        let plan = sql.prefixed(match db.dialect() {
             crate::db::Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
             crate::db::Dialect::Postgres => "EXPLAIN ",
-        };
-        plan.push(prefix).push(sql.text());
-        for p in sql.params() {
-            plan.bind(p.clone());
-        }
+        });
         let rows = db.query(&plan).await?;
         let lines = rows
             .iter()
