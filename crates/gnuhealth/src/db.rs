@@ -63,9 +63,6 @@ pub struct Sql {
     params: Vec<Param>,
     /// The indexes on folded names the SQLite database had when the server connected.
     folded_indexes: Option<Arc<Vec<String>>>,
-    /// PostgreSQL must plan this statement for its parameters' values (a `LIKE` pattern:
-    /// only a known prefix lets an index answer it); others run a generic plan.
-    custom_plan: bool,
 }
 
 impl Sql {
@@ -75,12 +72,10 @@ impl Sql {
             text: String::with_capacity(256),
             params: Vec::new(),
             folded_indexes: None,
-            custom_plan: false,
         }
     }
 
-    /// This statement with `prefix` before its text (`EXPLAIN `), its parameters and
-    /// planning kept.
+    /// This statement with `prefix` before its text (`EXPLAIN `), its parameters kept.
     pub fn prefixed(&self, prefix: &str) -> Sql {
         let mut sql = self.clone();
         sql.text.insert_str(0, prefix);
@@ -219,7 +214,6 @@ impl Sql {
                     TextMatch::WordPrefix => ("' ' || ".to_owned(), format!("% {escaped}%")),
                     TextMatch::Contains => (String::new(), format!("%{escaped}%")),
                 };
-                self.custom_plan = true;
                 self.push(&format!("({lhs}{}) LIKE ", pg_folded(expr)));
                 self.param(Param::Text(pattern));
                 self.push(" ESCAPE '\\'")
@@ -427,23 +421,22 @@ struct SqlitePool {
 /// small enough to stop within milliseconds, large enough to cost nothing measurable.
 const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
-/// The session setting for generic plans (see where PostgreSQL connections are set up).
-const PG_GENERIC_PLANS: &str = "-c plan_cache_mode=force_generic_plan";
-
 /// Connections to a SQLite database: a few per core is enough, SQLite work is CPU-bound.
 const SQLITE_CONNECTIONS: usize = 8;
 
 /// How much CPU time a statement may take in place on an async thread before it is
 /// interrupted and run again on the blocking pool: key lookups and pages of a few rows
 /// finish well within it, scans do not, and then at most this much work is thrown away.
-/// CPU time, not wall time: under load the scheduler runs other threads in the middle of
-/// a quick statement, and wall time would call it slow (and send it to the pool from then
-/// on, with two thread hand-overs per read).
+/// Such a statement is remembered as slow. CPU time, not wall time: under load the
+/// scheduler runs other threads in the middle of a quick statement, and wall time would
+/// call it slow (and send it to the pool from then on, with two thread hand-overs per
+/// read).
 const INLINE_BUDGET: Duration = Duration::from_millis(1);
 
-/// The wall time a statement may take in place all the same (reading pages from the disk
-/// costs wall time, not CPU time).
-const INLINE_WAIT: Duration = Duration::from_millis(20);
+/// The wall time a statement may take in place all the same: reading pages from the disk
+/// (a database not yet in the page cache) costs wall time, not CPU time, and must not
+/// hold an async thread. Such a statement goes to the pool this time only.
+const INLINE_WAIT: Duration = Duration::from_millis(5);
 
 /// The CPU time this thread has used.
 fn thread_cpu_time() -> Duration {
@@ -580,6 +573,10 @@ impl SqlitePool {
                 return None;
             }
             match res {
+                Err(DbError::Timeout) if thread_cpu_time() < cpu => {
+                    tracing::debug!(target: "gnuhealth::sql", "waited too long in place: on the pool this time");
+                    None
+                }
                 Err(DbError::Timeout) => {
                     tracing::debug!(target: "gnuhealth::sql", "too long to run in place: on the pool from now on");
                     SLOW_IN_PLACE.with(|slow| {
@@ -690,22 +687,17 @@ impl Database {
             let mut pg: tokio_postgres::Config = url
                 .parse()
                 .map_err(|e| DbError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
-            // Set per session at connection start, so every pooled connection carries
-            // them with no extra round trip per query; options already in the URL are kept.
-            // The query timeout: the server cancels long statements itself (SQLSTATE
-            // 57014). Generic plans: PostgreSQL would otherwise plan the union types'
-            // statements for every execution (a page of Observations by patient: 0.8 ms
-            // planning for 0.3 ms running); a statement whose plan depends on its values
-            // asks for a custom one ([`Sql::custom_plan`]).
-            let mut options = pg.get_options().unwrap_or_default().to_owned();
-            if !options.is_empty() {
-                options.push(' ');
-            }
-            options.push_str(PG_GENERIC_PLANS);
             if let Some(t) = opts.query_timeout {
-                options.push_str(&format!(" -c statement_timeout={}", t.as_millis().max(1)));
+                // Set per session at connection start, so every pooled connection carries
+                // it and the server cancels long statements itself (SQLSTATE 57014), with
+                // no extra round trip per query. Options already in the URL are kept.
+                let mut options = pg.get_options().unwrap_or_default().to_owned();
+                if !options.is_empty() {
+                    options.push(' ');
+                }
+                options.push_str(&format!("-c statement_timeout={}", t.as_millis().max(1)));
+                pg.options(options);
             }
-            pg.options(options);
             let mgr = deadpool_postgres::Manager::from_config(
                 pg,
                 tokio_postgres::NoTls,
@@ -834,23 +826,9 @@ impl Database {
                     .get()
                     .await
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                // Each statement, with the index of its parameters; one that needs a custom
-                // plan between two SETs (none of the parameters).
-                let mut steps = Vec::with_capacity(sqls.len());
-                for (i, sql) in sqls.iter().enumerate() {
-                    let stmt = client.prepare_cached(sql.text()).await.map_err(pg_error)?;
-                    if sql.custom_plan {
-                        let custom = "SET plan_cache_mode = force_custom_plan";
-                        let generic = "SET plan_cache_mode = force_generic_plan";
-                        steps.push((client.prepare_cached(custom).await.map_err(pg_error)?, None));
-                        steps.push((stmt, Some(i)));
-                        steps.push((
-                            client.prepare_cached(generic).await.map_err(pg_error)?,
-                            None,
-                        ));
-                    } else {
-                        steps.push((stmt, Some(i)));
-                    }
+                let mut statements = Vec::with_capacity(sqls.len());
+                for sql in sqls {
+                    statements.push(client.prepare_cached(sql.text()).await.map_err(pg_error)?);
                 }
                 let params: Vec<Vec<&(dyn ToSql + Sync)>> = sqls
                     .iter()
@@ -862,16 +840,16 @@ impl Database {
                     })
                     .collect();
                 // Polled together, tokio-postgres sends them all before reading answers.
-                let all = futures_util::future::try_join_all(steps.iter().map(|(stmt, i)| {
-                    let params = i.map_or(&[][..], |i| params[i].as_slice());
-                    client.query(stmt, params)
-                }))
+                let all = futures_util::future::try_join_all(
+                    statements
+                        .iter()
+                        .zip(&params)
+                        .map(|(stmt, params)| client.query(stmt, params)),
+                )
                 .await
                 .map_err(pg_error)?;
                 all.iter()
-                    .zip(&steps)
-                    .filter(|(_, (_, i))| i.is_some())
-                    .map(|(rows, _)| rows.iter().map(pg_row).collect())
+                    .map(|rows| rows.iter().map(pg_row).collect())
                     .collect()
             }
         }
