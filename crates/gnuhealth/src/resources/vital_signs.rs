@@ -277,31 +277,33 @@ macro_rules! present_sql {
     };
 }
 
+/// How many of `$e…` are not NULL: `present(e1) + present(e2) + …`.
+macro_rules! present_count_sql {
+    ($e:expr) => {
+        $crate::resources::vital_signs::present_sql!($e)
+    };
+    ($e:expr, $($rest:expr),+) => {
+        concat!(
+            $crate::resources::vital_signs::present_sql!($e),
+            " + ",
+            $crate::resources::vital_signs::present_count_sql!($($rest),+)
+        )
+    };
+}
+
 /// How many of the measures every encounter table records a row `$t` has: temperature,
 /// heart and respiratory rates, oxygen saturation, weight, glucose and blood pressure
 /// (one, with either part).
 macro_rules! common_count_sql {
     ($t:literal) => {
-        concat!(
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".temperature")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".bpm")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".respiratory_rate")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".osat")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".weight")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!($t, ".glycemia")),
-            " + ",
-            $crate::resources::vital_signs::present_sql!(concat!(
-                "COALESCE(",
-                $t,
-                ".systolic, ",
-                $t,
-                ".diastolic)"
-            ))
+        $crate::resources::vital_signs::present_count_sql!(
+            concat!($t, ".temperature"),
+            concat!($t, ".bpm"),
+            concat!($t, ".respiratory_rate"),
+            concat!($t, ".osat"),
+            concat!($t, ".weight"),
+            concat!($t, ".glycemia"),
+            concat!("COALESCE(", $t, ".systolic, ", $t, ".diastolic)")
         )
     };
 }
@@ -318,43 +320,27 @@ macro_rules! vital_count_branches_sql {
             ", ",
             $crate::resources::vital_signs::common_count_sql!("e"),
             " + ",
-            $crate::resources::vital_signs::present_sql!("e.height"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.bmi"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.head_circumference"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.abdominal_circ"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.hip"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.whr"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.body_fat"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.body_water"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.body_muscle"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.body_bone"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.hba1c"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.cholesterol_total"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.hdl"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.ldl"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.tag"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("e.loc"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_eyes, '')"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_verbal, '')"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("NULLIF(e.loc_motor, '')"),
+            $crate::resources::vital_signs::present_count_sql!(
+                "e.height",
+                "e.bmi",
+                "e.head_circumference",
+                "e.abdominal_circ",
+                "e.hip",
+                "e.whr",
+                "e.body_fat",
+                "e.body_water",
+                "e.body_muscle",
+                "e.body_bone",
+                "e.hba1c",
+                "e.cholesterol_total",
+                "e.hdl",
+                "e.ldl",
+                "e.tag",
+                "e.loc",
+                "NULLIF(e.loc_eyes, '')",
+                "NULLIF(e.loc_verbal, '')",
+                "NULLIF(e.loc_motor, '')"
+            ),
             " FROM gnuhealth_patient_evaluation e WHERE e.patient IS NOT NULL",
             " UNION ALL SELECT ",
             $crate::resources::vital_signs::ambulatory_row_sql!(),
@@ -368,9 +354,7 @@ macro_rules! vital_count_branches_sql {
             ", ",
             $crate::resources::vital_signs::common_count_sql!("d"),
             " + ",
-            $crate::resources::vital_signs::present_sql!("d.pain_level"),
-            " + ",
-            $crate::resources::vital_signs::present_sql!("d.diuresis"),
+            $crate::resources::vital_signs::present_count_sql!("d.pain_level", "d.diuresis"),
             " FROM gnuhealth_patient_rounding d ",
             "JOIN gnuhealth_inpatient_registration g ON g.id = d.registration ",
             "WHERE g.patient IS NOT NULL"
@@ -458,9 +442,9 @@ macro_rules! with_field_rows {
 
 pub(crate) use {
     ambulatory_row_sql, bp_sql, common_count_sql, evaluation_row_sql, evaluation_value_sql,
-    has_measure_sql, measure_columns_sql, measures_sql, nursing_value_sql, present_sql,
-    rounding_row_sql, rounding_value_sql, vital_branches_sql, vital_count_branches_sql,
-    with_field_rows,
+    has_measure_sql, measure_columns_sql, measures_sql, nursing_value_sql, present_count_sql,
+    present_sql, rounding_row_sql, rounding_value_sql, vital_branches_sql,
+    vital_count_branches_sql, with_field_rows,
 };
 
 /// The columns the loader reads from the Observation union, in this order.
