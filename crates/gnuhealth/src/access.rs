@@ -155,21 +155,27 @@ impl Policy {
     /// A condition that narrows a hidden one (`x AND …` when `x` is hidden: a measure of
     /// a hidden table) hides nothing more and is left out, so the conditions name only the
     /// columns they need (a count can then go by source rows: `CountFrom`).
-    fn hidden_rows<'d>(&'d self, def: &'d ResourceDef) -> impl Iterator<Item = &'static str> + 'd {
-        let hidden = || {
-            def.fields
-                .iter()
-                .filter(|u| !self.can_see(u))
-                .filter_map(|u| u.rows)
-        };
-        hidden().enumerate().filter_map(move |(i, rows)| {
-            let repeated = hidden().take(i).any(|earlier| earlier == rows);
-            let narrower = hidden().any(|wider| {
-                rows.strip_prefix(wider)
-                    .is_some_and(|rest| rest.starts_with(" AND "))
-            });
-            (!repeated && !narrower).then_some(rows)
-        })
+    fn hidden_rows(&self, def: &ResourceDef) -> impl Iterator<Item = &'static str> {
+        let hidden: Vec<&'static str> = def
+            .fields
+            .iter()
+            .filter(|u| !self.can_see(u))
+            .filter_map(|u| u.rows)
+            .collect();
+        let kept: Vec<&'static str> = hidden
+            .iter()
+            .enumerate()
+            .filter(|&(i, rows)| {
+                let repeated = hidden[..i].contains(rows);
+                let narrower = hidden.iter().any(|wider| {
+                    rows.strip_prefix(wider)
+                        .is_some_and(|rest| rest.starts_with(" AND "))
+                });
+                !repeated && !narrower
+            })
+            .map(|(_, rows)| *rows)
+            .collect();
+        kept.into_iter()
     }
 
     /// The record-rule conditions on `def`'s rows and the exclusion of rows whose source

@@ -530,9 +530,9 @@ impl SqlitePool {
     }
 
     /// Run `sqls` in place on this thread's own connection if they finish within
-    /// [`INLINE_BUDGET`] (and [`INLINE_WAIT`]); `None` when they would take longer (it was interrupted) or no
-    /// connection of this thread can be used: the caller then runs it on the blocking
-    /// pool, which also reports what is wrong with the database.
+    /// [`INLINE_BUDGET`] (and [`INLINE_WAIT`]); `None` when they would take longer (it was
+    /// interrupted) or no connection of this thread can be used: the caller then runs it
+    /// on the blocking pool, which also reports what is wrong with the database.
     fn query_inline(&self, sqls: &[&Sql]) -> Option<Result<Vec<Vec<Row>>, DbError>> {
         let key = slow_key(self.id, sqls);
         if SLOW_IN_PLACE.with(|slow| slow.try_borrow().map_or(true, |s| s.contains(&key))) {

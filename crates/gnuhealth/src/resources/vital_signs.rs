@@ -214,57 +214,57 @@ macro_rules! rounding_value_sql {
     };
 }
 
-/// The Observation union's branches for vital signs: the measure's columns
-/// ([`measure_columns_sql!`]), then the row's ([`evaluation_row_sql!`]), the order of the
-/// lab branch in `observation.rs`.
+/// One branch of the Observation union: each measure `$value` of the rows of `$t` (in
+/// `$from`, patient `$patient`) has, with the measure's columns ([`measure_columns_sql!`])
+/// and then the row's (`$row`, the order of the lab branch in `observation.rs`).
+macro_rules! vital_branch_sql {
+    ($prefix:literal, $t:literal, $value:expr, $row:expr, $from:literal, $patient:literal) => {
+        concat!(
+            " UNION ALL SELECT ",
+            $crate::resources::vital_signs::measure_columns_sql!($prefix, $t, $value),
+            ", ",
+            $row,
+            " FROM ",
+            $from,
+            " CROSS JOIN ",
+            $crate::resources::vital_signs::measures_sql!(),
+            " WHERE ",
+            $patient,
+            " IS NOT NULL AND ",
+            $crate::resources::vital_signs::has_measure_sql!($t, $value)
+        )
+    };
+}
+
+/// The Observation union's branches for vital signs: evaluations, nursing sessions and
+/// the rounds of a hospital stay.
 macro_rules! vital_branches_sql {
     () => {
         concat!(
-            " UNION ALL SELECT ",
-            $crate::resources::vital_signs::measure_columns_sql!(
+            $crate::resources::vital_signs::vital_branch_sql!(
                 "eval",
                 "e",
-                $crate::resources::vital_signs::evaluation_value_sql!()
+                $crate::resources::vital_signs::evaluation_value_sql!(),
+                $crate::resources::vital_signs::evaluation_row_sql!(),
+                "gnuhealth_patient_evaluation e",
+                "e.patient"
             ),
-            ", ",
-            $crate::resources::vital_signs::evaluation_row_sql!(),
-            " FROM gnuhealth_patient_evaluation e CROSS JOIN ",
-            $crate::resources::vital_signs::measures_sql!(),
-            " WHERE e.patient IS NOT NULL AND ",
-            $crate::resources::vital_signs::has_measure_sql!(
-                "e",
-                $crate::resources::vital_signs::evaluation_value_sql!()
-            ),
-            " UNION ALL SELECT ",
-            $crate::resources::vital_signs::measure_columns_sql!(
+            $crate::resources::vital_signs::vital_branch_sql!(
                 "amb",
                 "a",
-                $crate::resources::vital_signs::nursing_value_sql!("a")
+                $crate::resources::vital_signs::nursing_value_sql!("a"),
+                $crate::resources::vital_signs::ambulatory_row_sql!(),
+                "gnuhealth_patient_ambulatory_care a",
+                "a.patient"
             ),
-            ", ",
-            $crate::resources::vital_signs::ambulatory_row_sql!(),
-            " FROM gnuhealth_patient_ambulatory_care a CROSS JOIN ",
-            $crate::resources::vital_signs::measures_sql!(),
-            " WHERE a.patient IS NOT NULL AND ",
-            $crate::resources::vital_signs::has_measure_sql!(
-                "a",
-                $crate::resources::vital_signs::nursing_value_sql!("a")
-            ),
-            " UNION ALL SELECT ",
-            $crate::resources::vital_signs::measure_columns_sql!(
+            $crate::resources::vital_signs::vital_branch_sql!(
                 "rnd",
                 "d",
-                $crate::resources::vital_signs::rounding_value_sql!()
-            ),
-            ", ",
-            $crate::resources::vital_signs::rounding_row_sql!(),
-            " FROM gnuhealth_patient_rounding d ",
-            "JOIN gnuhealth_inpatient_registration g ON g.id = d.registration CROSS JOIN ",
-            $crate::resources::vital_signs::measures_sql!(),
-            " WHERE g.patient IS NOT NULL AND ",
-            $crate::resources::vital_signs::has_measure_sql!(
-                "d",
-                $crate::resources::vital_signs::rounding_value_sql!()
+                $crate::resources::vital_signs::rounding_value_sql!(),
+                $crate::resources::vital_signs::rounding_row_sql!(),
+                "gnuhealth_patient_rounding d \
+                 JOIN gnuhealth_inpatient_registration g ON g.id = d.registration",
+                "g.patient"
             )
         )
     };
@@ -443,7 +443,7 @@ macro_rules! with_field_rows {
 pub(crate) use {
     ambulatory_row_sql, bp_sql, common_count_sql, evaluation_row_sql, evaluation_value_sql,
     has_measure_sql, measure_columns_sql, measures_sql, nursing_value_sql, present_count_sql,
-    present_sql, rounding_row_sql, rounding_value_sql, vital_branches_sql,
+    present_sql, rounding_row_sql, rounding_value_sql, vital_branch_sql, vital_branches_sql,
     vital_count_branches_sql, with_field_rows,
 };
 
