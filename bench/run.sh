@@ -168,7 +168,9 @@ for backend in $BACKENDS; do
             ratio=$(awk -v a="$rps" -v b="$limit" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else print "-" }')
             printf '| %s | %s | %s | %s | %s | %s | %s | %s of %s |\n' "$backend" "$size" "$name" "$rps" "$p50" "$p99" "$errors" "$ratio" "$([ "$base" = sql ] && echo "raw SQL" || echo static)"
         done | tee -a "$RESULTS"
-        echo "| $backend | $size | server RSS after the runs | $(ps -o rss= -p "$pid" | awk '{printf "%.0f MB", $1 / 1024}') | | | | |" | tee -a "$RESULTS"
+        # The server's own memory: SQLite's memory-mapped database pages are the OS page
+        # cache's, counted in RSS once per connection, so they are shown apart.
+        echo "| $backend | $size | server memory after the runs (RSS without file pages; file pages) | $(awk '/^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {printf "%.0f MB; %.0f MB", a / 1024, f / 1024}' "/proc/$pid/status") | | | | |" | tee -a "$RESULTS"
         kill "$pid"
         wait "$pid" 2> /dev/null || true
     done
