@@ -519,7 +519,7 @@ impl DateCondition {
         }
     }
 
-    fn map_terms(self, f: impl Fn(DateTerm) -> DateTerm) -> DateCondition {
+    pub fn map_terms(self, f: impl Fn(DateTerm) -> DateTerm) -> DateCondition {
         match self {
             DateCondition::All(terms) => DateCondition::All(terms.into_iter().map(f).collect()),
             DateCondition::Any(alternatives) => DateCondition::Any(
@@ -533,7 +533,7 @@ impl DateCondition {
 
     /// An `Any` of single terms on the same bound in the same direction is just the weakest
     /// of them (`t >= a OR t >= b` = `t >= min(a, b)`): simpler SQL for instants.
-    fn simplified(self) -> DateCondition {
+    pub fn simplified(self) -> DateCondition {
         let DateCondition::Any(alternatives) = &self else {
             return self;
         };

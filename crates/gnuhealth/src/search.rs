@@ -1527,7 +1527,25 @@ fn date_condition(sql: &mut Sql, paths: &[Path], v: &str) -> Result<(), syntax::
         } else {
             StoredKind::Instant
         };
-        match syntax::date_condition(prefix, &range, kind) {
+        let condition = syntax::date_condition(prefix, &range, kind);
+        let condition = if kind == StoredKind::Day {
+            // A stored day ends exactly a day after it starts: a term on its end is a term
+            // on its start a day earlier. Then `ge` and `le`, an OR of a term on each end,
+            // are one bound on the column (`dob >= ?`), which an index on it answers; SQLite
+            // read every patient for the OR.
+            condition
+                .map_terms(|(bound, cmp, c)| match bound {
+                    Bound::High => match c.checked_sub_signed(Duration::days(1)) {
+                        Some(start) => (Bound::Low, cmp, start),
+                        None => (bound, cmp, c),
+                    },
+                    Bound::Low => (bound, cmp, c),
+                })
+                .simplified()
+        } else {
+            condition
+        };
+        match condition {
             DateCondition::All(terms) => date_terms(sql, p.expr, kind, &terms),
             DateCondition::Any(alternatives) => {
                 sql.push("(");
