@@ -765,6 +765,38 @@ impl Database {
         }
     }
 
+    /// Pooled connections in use, and the most there may be: SQLite's blocking pool (the
+    /// threads' own in-place connections are not counted), or PostgreSQL's pool.
+    pub fn connections(&self) -> (usize, usize) {
+        match &*self.inner {
+            Backend::Sqlite(pool) => (
+                SQLITE_CONNECTIONS.saturating_sub(pool.permits.available_permits()),
+                SQLITE_CONNECTIONS,
+            ),
+            Backend::Postgres(pool) => {
+                let status = pool.status();
+                (
+                    status.size.saturating_sub(status.available),
+                    status.max_size,
+                )
+            }
+        }
+    }
+
+    /// Close the pooled connections (at shutdown): PostgreSQL's end their sessions now,
+    /// and no new one is opened.
+    pub fn close(&self) {
+        match &*self.inner {
+            Backend::Sqlite(pool) => {
+                pool.permits.close();
+                if let Ok(mut idle) = pool.idle.lock() {
+                    idle.clear();
+                }
+            }
+            Backend::Postgres(pool) => pool.close(),
+        }
+    }
+
     /// A new statement in this database's dialect.
     pub fn sql(&self) -> Sql {
         let mut sql = Sql::new(self.dialect());

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use fhir::bundle::{Bundle, BundleEntry, BundleLink, EntrySearch, SearchMode};
 use fhir::subset::{Subset, Summary};
 use gnuhealth::access::Policy;
@@ -43,14 +43,19 @@ pub struct AppState {
     pub transport: Arc<crate::transport::Transport>,
     /// Where the audit lines go, if `audit_log` is configured.
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Request counts and latencies, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     let transport = state.transport.clone();
     let audit = state.audit.clone();
+    let metrics = state.metrics.clone();
     let routes = Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
+        .route("/healthz", get(crate::metrics::healthz))
+        .route("/readyz", get(crate::metrics::readyz))
         .route("/auth/token", any(token))
         .route("/auth/login", any(crate::browser::login))
         .route("/auth/home", any(crate::browser::home))
@@ -67,7 +72,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     // Client address and HSTS, size limits, OperationOutcome for every error; outermost,
     // those OperationOutcomes in XML for clients that asked for XML.
-    crate::transport::layers(routes, transport).layer(axum::middleware::from_fn(xml_errors))
+    // Outermost of all, the metrics count every request, refused ones too.
+    crate::transport::layers(routes, transport)
+        .layer(axum::middleware::from_fn(xml_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::layer,
+        ))
 }
 
 /// Error responses are OperationOutcomes in JSON wherever they were produced (handlers,

@@ -42,6 +42,8 @@ pub struct Authenticator {
     pub session_age: Duration,
     /// trytond's progressive delay (0 to 2^failures − 1 s) before answering a sign-in.
     login_delay: bool,
+    /// Counts the failed sign-ins (the server's metrics read it).
+    pub login_failures: prometheus_client::metrics::counter::Counter,
 }
 
 impl Authenticator {
@@ -50,6 +52,7 @@ impl Authenticator {
             throttle,
             session_age: Duration::from_secs(12 * 3600),
             login_delay,
+            login_failures: Default::default(),
             secret: secret.to_vec(),
             verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
@@ -173,6 +176,7 @@ impl Authenticator {
         client: IpAddr,
         now: chrono::NaiveDateTime,
     ) {
+        self.login_failures.inc();
         if let Err(e) =
             gnuhealth::security::record_failure(db, &self.throttle, login, client, now).await
         {

@@ -18,6 +18,10 @@ pub struct Config {
     pub tryton_config: Option<PathBuf>,
     pub tryton_database: Option<String>,
     pub listen: String,
+    /// Where to serve Prometheus metrics (`/metrics`, with `/healthz` and `/readyz`), over
+    /// plain HTTP, e.g. `127.0.0.1:9020`: apart from the FHIR address, so that only the
+    /// monitoring can reach them. None: no metrics.
+    pub metrics_listen: Option<String>,
     /// Public base URL (what clients see, e.g. behind nginx); default `https://<listen>`
     /// when TLS is on, else `http://<listen>`.
     pub base_url: Option<String>,
@@ -74,6 +78,7 @@ const KEYS: &[&str] = &[
     "tryton_config",
     "tryton_database",
     "listen",
+    "metrics_listen",
     "base_url",
     "server_name",
     "secret_key",
@@ -106,6 +111,7 @@ impl Default for Config {
             tryton_config: None,
             tryton_database: None,
             listen: "127.0.0.1:8020".into(),
+            metrics_listen: None,
             base_url: None,
             server_name: "GNU Health FHIR server".into(),
             secret_key: None,
@@ -338,6 +344,19 @@ mod tests {
         };
         let e = half.listen_mode().err().unwrap_or_default();
         assert!(e.contains("tls_key"), "{e}");
+    }
+
+    /// Every key of the file can be set in the environment, and nothing else.
+    #[test]
+    fn every_key_can_come_from_the_environment() {
+        let mut keys: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            other => panic!("{other:?}"),
+        };
+        keys.sort_unstable();
+        let mut expected: Vec<&str> = KEYS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 
     #[test]

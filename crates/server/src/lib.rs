@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod error;
 pub mod everything;
 pub mod limits;
+pub mod metrics;
 pub mod transport;
 
 use std::net::SocketAddr;
@@ -54,7 +55,10 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         cfg.login_delay,
     );
     auth.session_age = Duration::from_secs(cfg.session_seconds.max(60));
+    let metrics = metrics::Metrics::new();
+    auth.login_failures = metrics.login_failures.clone();
     Ok(Arc::new(app::AppState {
+        metrics: Arc::new(metrics),
         db,
         base_url,
         auth,
@@ -76,8 +80,10 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
     }))
 }
 
-/// Serve on `cfg.listen` until Ctrl-C: HTTPS with `tls_cert` and `tls_key`, plain HTTP
-/// only with `plain_http` (see [`Config::listen_mode`]).
+/// Serve on `cfg.listen` (and the metrics on `cfg.metrics_listen`) until SIGTERM or
+/// Ctrl-C: HTTPS with `tls_cert` and `tls_key`, plain HTTP only with `plain_http` (see
+/// [`Config::listen_mode`]). Then no new connection is accepted, the requests in progress
+/// are finished (for at most 10 s) and the database pools are closed.
 pub async fn serve(cfg: Config, url: &str, secret: Vec<u8>) -> Result<(), String> {
     // Before the database is touched: a refused configuration should fail at once.
     let mode = cfg.listen_mode()?;
@@ -97,8 +103,58 @@ pub async fn serve(cfg: Config, url: &str, secret: Vec<u8>) -> Result<(), String
         },
         state.base_url
     );
-    transport::serve_on(listener, &mode, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, finishing the requests in progress");
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let metrics = match &cfg.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (metrics_listen): {e}"))?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            let routes = metrics::router(state.clone());
+            let done = until_stopped(stopped.clone());
+            Some(tokio::spawn(async move {
+                axum::serve(listener, routes)
+                    .with_graceful_shutdown(done)
+                    .await
+            }))
+        }
+        None => None,
+    };
+    let db = state.db.clone();
+    let served = transport::serve_on(listener, &mode, state, until_stopped(stopped)).await;
+    if let Some(task) = metrics
+        && let Ok(Err(e)) = task.await
+    {
+        tracing::warn!("metrics listener: {e}");
+    }
+    db.close();
+    tracing::info!("stopped");
+    served
+}
+
+/// SIGTERM (systemd, containers) or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("no SIGTERM handler ({e}): Ctrl-C only");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

@@ -10,6 +10,8 @@ pub const PATIENTS: u32 = 40;
 
 pub struct TestServer {
     pub base: String,
+    /// The metrics address (`metrics_listen`).
+    pub metrics_base: String,
     pub db_path: PathBuf,
 }
 
@@ -66,18 +68,32 @@ fn start() -> TestServer {
                     Ok(s) => s,
                     Err(e) => panic!("state: {e}"),
                 };
-            let _ = tx.send(format!("http://{addr}"));
+            let metrics = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                Ok(l) => l,
+                Err(e) => panic!("bind: {e}"),
+            };
+            let metrics_addr = match metrics.local_addr() {
+                Ok(a) => a,
+                Err(e) => panic!("addr: {e}"),
+            };
+            let routes = gnuhealth_fhir::metrics::router(state.clone());
+            tokio::spawn(async move { axum::serve(metrics, routes).await });
+            let _ = tx.send((format!("http://{addr}"), format!("http://{metrics_addr}")));
             // With connect info, as the real server runs: the client layer sees the peer.
             let app = gnuhealth_fhir::app::router(state)
                 .into_make_service_with_connect_info::<std::net::SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
     });
-    let base = match rx.recv() {
+    let (base, metrics_base) = match rx.recv() {
         Ok(b) => b,
         Err(e) => panic!("server did not start: {e}"),
     };
-    TestServer { base, db_path }
+    TestServer {
+        base,
+        metrics_base,
+        db_path,
+    }
 }
 
 pub fn client() -> reqwest::Client {
