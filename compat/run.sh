@@ -19,6 +19,8 @@
 #      `$BIN access`) and compat/test_throttle.py (sign-in throttling shared
 #      with trytond, through trytond's own code), stop the server
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
+#   4b. with PostgreSQL: compat/cluster.sh, two instances behind nginx (the
+#      shipped deploy/nginx-gnuhealth-fhir.conf) and compat/test_cluster.py
 #   5. the demo in PostgreSQL: a fresh database in the cluster, `$BIN demo
 #      --db postgresql://... --generate-only`, then that database served by
 #      `$BIN demo` next to the SQLite demo of the same options served by
@@ -278,6 +280,21 @@ else
             *)      fail "unknown backend $b" ;;
         esac
     done
+
+    # -----------------------------------------------------------------------
+    case " $BACKENDS " in
+        *" pg "*)
+            echo "=== compat: two instances behind nginx on PostgreSQL"
+            t0=$(date +%s.%N)
+            if bash "$HERE/cluster.sh" "$BIN" "$PY" "$LOGS" > "$LOGS/pytest-cluster.log" 2>&1; then
+                SUMMARY+=("test_cluster: $(grep -E '(passed|failed)' "$LOGS/pytest-cluster.log" | tail -n 1)")
+            else
+                tail -n 40 "$LOGS/pytest-cluster.log" >&2
+                fail "two instances behind nginx (log $LOGS/pytest-cluster.log)"
+            fi
+            printf '>>> TIMING cluster %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+            ;;
+    esac
 
     # -----------------------------------------------------------------------
     echo "=== compat: demo schema"
