@@ -21,6 +21,8 @@
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
 #   4b. with PostgreSQL: compat/cluster.sh, two instances behind nginx (the
 #      shipped deploy/nginx-gnuhealth-fhir.conf) and compat/test_cluster.py
+#   4c. compat/test_faults.py: PostgreSQL (a cluster of its own) stopped and
+#      started under load, a missing and a locked SQLite file
 #   5. the demo in PostgreSQL: a fresh database in the cluster, `$BIN demo
 #      --db postgresql://... --generate-only`, then that database served by
 #      `$BIN demo` next to the SQLite demo of the same options served by
@@ -295,6 +297,13 @@ else
             printf '>>> TIMING cluster %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
             ;;
     esac
+
+    # -----------------------------------------------------------------------
+    echo "=== compat: database faults"
+    t0=$(date +%s.%N)
+    GNUHEALTH_FHIR_BIN=$BIN FAULTS_LOG_DIR=$LOGS run_pytest "test_faults" \
+        "$LOGS/pytest-faults.log" "$HERE/test_faults.py"
+    printf '>>> TIMING faults %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
 
     # -----------------------------------------------------------------------
     echo "=== compat: demo schema"

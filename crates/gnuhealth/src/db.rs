@@ -672,7 +672,20 @@ pub struct Database {
 
 enum Backend {
     Sqlite(SqlitePool),
-    Postgres(deadpool_postgres::Pool),
+    /// The pool, and how long a read or write may take once it has a connection.
+    Postgres(deadpool_postgres::Pool, Option<Duration>),
+}
+
+/// Beyond the query timeout (which PostgreSQL enforces itself), how long the server waits
+/// for an answer before it gives up on the connection: a server that stopped answering
+/// (a dead host, a network cut, a socket that connected to itself while PostgreSQL was
+/// down) would otherwise hold the request for ever.
+const PG_ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
+/// A PostgreSQL connection that did not answer in time: out of the pool for good.
+fn pg_no_answer(client: deadpool_postgres::Object) -> DbError {
+    drop(deadpool_postgres::Object::take(client));
+    DbError::Unavailable("PostgreSQL did not answer in time".into())
 }
 
 impl Database {
@@ -734,7 +747,7 @@ impl Database {
                 .runtime(deadpool_postgres::Runtime::Tokio1)
                 .build()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            Backend::Postgres(pool)
+            Backend::Postgres(pool, opts.query_timeout.map(|t| t + PG_ANSWER_MARGIN))
         } else {
             return Err(DbError::Unavailable(format!(
                 "unsupported database URL (use sqlite:///path or postgresql://…): {}",
@@ -761,7 +774,7 @@ impl Database {
     pub fn dialect(&self) -> Dialect {
         match &*self.inner {
             Backend::Sqlite(_) => Dialect::Sqlite,
-            Backend::Postgres(_) => Dialect::Postgres,
+            Backend::Postgres(..) => Dialect::Postgres,
         }
     }
 
@@ -773,7 +786,7 @@ impl Database {
                 SQLITE_CONNECTIONS.saturating_sub(pool.permits.available_permits()),
                 SQLITE_CONNECTIONS,
             ),
-            Backend::Postgres(pool) => {
+            Backend::Postgres(pool, _) => {
                 let status = pool.status();
                 (
                     status.size.saturating_sub(status.available),
@@ -793,7 +806,7 @@ impl Database {
                     idle.clear();
                 }
             }
-            Backend::Postgres(pool) => pool.close(),
+            Backend::Postgres(pool, _) => pool.close(),
         }
     }
 
@@ -875,36 +888,46 @@ impl Database {
                 tracing::debug!(target: "gnuhealth::sql", "on the pool: {:?} (in place first: {tried:?})", start.elapsed());
                 done
             }
-            Backend::Postgres(pool) => {
+            Backend::Postgres(pool, limit) => {
                 let client = pool
                     .get()
                     .await
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                let mut statements = Vec::with_capacity(sqls.len());
-                for sql in sqls {
-                    statements.push(client.prepare_cached(sql.text()).await.map_err(pg_error)?);
-                }
-                let params: Vec<Vec<&(dyn ToSql + Sync)>> = sqls
-                    .iter()
-                    .map(|sql| {
-                        sql.params()
-                            .iter()
-                            .map(|p| p as &(dyn ToSql + Sync))
-                            .collect()
-                    })
-                    .collect();
-                // Polled together, tokio-postgres sends them all before reading answers.
-                let all = futures_util::future::try_join_all(
-                    statements
+                let read = async {
+                    let mut statements = Vec::with_capacity(sqls.len());
+                    for sql in sqls {
+                        statements.push(client.prepare_cached(sql.text()).await.map_err(pg_error)?);
+                    }
+                    let params: Vec<Vec<&(dyn ToSql + Sync)>> = sqls
                         .iter()
-                        .zip(&params)
-                        .map(|(stmt, params)| client.query(stmt, params)),
-                )
-                .await
-                .map_err(pg_error)?;
-                all.iter()
-                    .map(|rows| rows.iter().map(pg_row).collect())
-                    .collect()
+                        .map(|sql| {
+                            sql.params()
+                                .iter()
+                                .map(|p| p as &(dyn ToSql + Sync))
+                                .collect()
+                        })
+                        .collect();
+                    // Polled together, tokio-postgres sends them all before reading answers.
+                    let all = futures_util::future::try_join_all(
+                        statements
+                            .iter()
+                            .zip(&params)
+                            .map(|(stmt, params)| client.query(stmt, params)),
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                    all.iter()
+                        .map(|rows| rows.iter().map(pg_row).collect())
+                        .collect()
+                };
+                let answered = match limit {
+                    Some(limit) => tokio::time::timeout(*limit, read).await.ok(),
+                    None => Some(read.await),
+                };
+                match answered {
+                    Some(rows) => rows,
+                    None => Err(pg_no_answer(client)),
+                }
             }
         }
     }
@@ -922,7 +945,7 @@ impl Database {
                 })
                 .await
             }
-            Backend::Postgres(pool) => {
+            Backend::Postgres(pool, limit) => {
                 let client = pool
                     .get()
                     .await
@@ -932,7 +955,15 @@ impl Database {
                     .iter()
                     .map(|p| p as &(dyn ToSql + Sync))
                     .collect();
-                client.execute(sql.text(), &params).await.map_err(pg_error)
+                let write = client.execute(sql.text(), &params);
+                let answered = match limit {
+                    Some(limit) => tokio::time::timeout(*limit, write).await.ok(),
+                    None => Some(write.await),
+                };
+                match answered {
+                    Some(done) => done.map_err(pg_error),
+                    None => Err(pg_no_answer(client)),
+                }
             }
         }
     }
@@ -980,7 +1011,15 @@ fn pg_error(e: tokio_postgres::Error) -> DbError {
     if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
         return DbError::Timeout;
     }
-    if e.is_closed() || e.as_db_error().is_none() {
+    // The server going away or refusing connections for now: class 08 (connection
+    // exceptions), 53 (insufficient resources: too many connections) and 57 (operator
+    // intervention: shutting down, starting up).
+    let transient = e.code().is_some_and(|c| {
+        ["08", "53", "57"]
+            .iter()
+            .any(|class| c.code().starts_with(class))
+    });
+    if e.is_closed() || e.as_db_error().is_none() || transient {
         DbError::Unavailable(e.to_string())
     } else {
         DbError::Query(e.to_string())
