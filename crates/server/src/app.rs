@@ -72,13 +72,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     // Client address and HSTS, size limits, OperationOutcome for every error; outermost,
     // those OperationOutcomes in XML for clients that asked for XML.
-    // Outermost of all, the metrics count every request, refused ones too.
+    // Outermost of all, the metrics count every request, refused ones too, and the
+    // request id marks every log line.
     crate::transport::layers(routes, transport)
         .layer(axum::middleware::from_fn(xml_errors))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::layer,
         ))
+        .layer(axum::middleware::from_fn(crate::request_id::layer))
 }
 
 /// Error responses are OperationOutcomes in JSON wherever they were produced (handlers,

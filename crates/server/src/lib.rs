@@ -12,6 +12,7 @@ pub mod error;
 pub mod everything;
 pub mod limits;
 pub mod metrics;
+pub mod request_id;
 pub mod transport;
 
 use std::net::SocketAddr;

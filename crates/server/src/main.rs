@@ -100,13 +100,21 @@ enum DbCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // Read before any configuration file: the log starts first.
+    match std::env::var("GNUHEALTH_FHIR_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => {
+            eprintln!("gnuhealth-fhir: GNUHEALTH_FHIR_LOG_FORMAT={other}: use json or text");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -106,6 +106,40 @@ async fn metrics_count_requests_latency_sign_in_failures_and_connections() {
     assert_ne!(resp.status().as_u16(), 200);
 }
 
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let s = server();
+    let id_of = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let plain = client()
+        .get(format!("{}/metadata", s.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let made = id_of(&plain).unwrap_or_default();
+    assert!(
+        made.len() == 16 && made.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{made}"
+    );
+    // A proxy's id is kept (errors too); one that could forge a log line is replaced.
+    for (sent, kept) in [("nginx-5f2c.1", true), ("two words", false)] {
+        let resp = client()
+            .get(format!("{}/Patient/1", s.base))
+            .header("X-Request-Id", sent)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resp.status().as_u16(), 401);
+        let got = id_of(&resp).unwrap_or_default();
+        assert_eq!(got == sent, kept, "{sent} -> {got}");
+        assert!(!got.is_empty());
+    }
+}
+
 /// A free loopback port (bound, then released for the child to take).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -125,12 +159,15 @@ fn sigterm_finishes_the_request_in_progress_then_exits() {
     };
     gnuhealth::demo::create_or_reuse(&db, &opts).unwrap_or_else(|e| panic!("demo: {e}"));
     let addr = format!("127.0.0.1:{}", free_port());
+    let log = db.with_extension("log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gnuhealth-fhir"))
         .args(["demo", "--db"])
         .arg(&db)
         .args(["--listen", &addr])
+        .env("GNUHEALTH_FHIR_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,gnuhealth::sql=debug")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}")))
         .spawn()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
     let started = Instant::now();
@@ -158,7 +195,8 @@ fn sigterm_finishes_the_request_in_progress_then_exits() {
     let body = "_count=1&_total=accurate";
     let head = format!(
         "POST /Patient/_search HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {credentials}\r\n\
-         Accept: application/fhir+json\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Accept: application/fhir+json\r\nX-Request-Id: sigterm-search\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
          Content-Length: {}\r\n\r\n",
         body.len()
     );
@@ -203,4 +241,26 @@ fn sigterm_finishes_the_request_in_progress_then_exits() {
         }
     };
     assert!(status.success(), "{status}");
+
+    // The log is JSON lines (after the demo's own banner); the search's statements carry
+    // its request id.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip_while(|l| !l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutting down"))),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l["target"] == "gnuhealth::sql"
+            && l["span"]["name"] == "request"
+            && l["span"]["id"] == "sigterm-search"
+            && l["span"]["path"] == "/Patient/_search"),
+        "{text}"
+    );
 }
