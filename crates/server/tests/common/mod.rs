@@ -21,6 +21,18 @@ pub fn server() -> &'static TestServer {
     SERVER.get_or_init(start)
 }
 
+/// A listener on a free loopback port, and its address.
+async fn loopback_listener() -> (tokio::net::TcpListener, std::net::SocketAddr) {
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind: {e}"),
+    };
+    match listener.local_addr() {
+        Ok(addr) => (listener, addr),
+        Err(e) => panic!("addr: {e}"),
+    }
+}
+
 fn start() -> TestServer {
     // Cargo's scratch directory for integration tests: one file, rebuilt on every run.
     // One database per test binary: each may change its own.
@@ -46,14 +58,7 @@ fn start() -> TestServer {
             Err(e) => panic!("runtime: {e}"),
         };
         rt.block_on(async move {
-            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                Ok(l) => l,
-                Err(e) => panic!("bind: {e}"),
-            };
-            let addr = match listener.local_addr() {
-                Ok(a) => a,
-                Err(e) => panic!("addr: {e}"),
-            };
+            let (listener, addr) = loopback_listener().await;
             let cfg = gnuhealth_fhir::config::Config {
                 listen: addr.to_string(),
                 // The throttling tests count failures; they need no random waits.
@@ -68,14 +73,7 @@ fn start() -> TestServer {
                     Ok(s) => s,
                     Err(e) => panic!("state: {e}"),
                 };
-            let metrics = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                Ok(l) => l,
-                Err(e) => panic!("bind: {e}"),
-            };
-            let metrics_addr = match metrics.local_addr() {
-                Ok(a) => a,
-                Err(e) => panic!("addr: {e}"),
-            };
+            let (metrics, metrics_addr) = loopback_listener().await;
             let routes = gnuhealth_fhir::metrics::router(state.clone());
             tokio::spawn(async move { axum::serve(metrics, routes).await });
             let _ = tx.send((format!("http://{addr}"), format!("http://{metrics_addr}")));
