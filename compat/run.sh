@@ -21,7 +21,9 @@
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
 #   4b. with PostgreSQL: compat/cluster.sh, two instances behind nginx (the
 #      shipped deploy/nginx-gnuhealth-fhir.conf) and compat/test_cluster.py
-#   4c. compat/test_faults.py: PostgreSQL (a cluster of its own) stopped and
+#   4c. compat/clients.sh: fhirpy, fhirclient and fhir-kit-client, unchanged,
+#      against the demo (compat/clients/)
+#   4d. compat/test_faults.py: PostgreSQL (a cluster of its own) stopped and
 #      started under load, a missing and a locked SQLite file
 #   5. the demo in PostgreSQL: a fresh database in the cluster, `$BIN demo
 #      --db postgresql://... --generate-only`, then that database served by
@@ -297,6 +299,17 @@ else
             printf '>>> TIMING cluster %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
             ;;
     esac
+
+    # -----------------------------------------------------------------------
+    echo "=== compat: real FHIR clients (fhirpy, fhirclient, fhir-kit-client)"
+    t0=$(date +%s.%N)
+    if bash "$HERE/clients.sh" "$BIN" "$LOGS" > "$LOGS/clients.log" 2>&1; then
+        SUMMARY+=("clients: $(grep -E '(passed|failed)' "$LOGS/clients.log" | tail -n 1); $(tail -n 1 "$LOGS/clients.log")")
+    else
+        tail -n 40 "$LOGS/clients.log" >&2
+        fail "real FHIR clients (log $LOGS/clients.log)"
+    fi
+    printf '>>> TIMING clients %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
 
     # -----------------------------------------------------------------------
     echo "=== compat: database faults"
