@@ -39,6 +39,8 @@ pub struct AppState {
     pub max_count: u32,
     /// The CapabilityStatement, rendered once.
     pub capability: Bytes,
+    /// The OpenAPI description of the routes (`/openapi.json`), rendered once.
+    pub openapi: Bytes,
     /// TLS, trusted proxies, size limits: what the layers in front of the routes apply.
     pub transport: Arc<crate::transport::Transport>,
     /// Where the audit lines go, if `audit_log` is configured.
@@ -55,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
         .route("/healthz", get(crate::metrics::healthz))
+        .route("/openapi.json", get(openapi))
         .route("/readyz", get(crate::metrics::readyz))
         .route("/auth/token", any(token))
         .route("/auth/login", any(crate::browser::login))
@@ -114,6 +117,16 @@ async fn xml_errors(req: axum::extract::Request, next: axum::middleware::Next) -
         HeaderValue::from_static("application/fhir+xml; charset=utf-8"),
     );
     Response::from_parts(parts, axum::body::Body::from(xml))
+}
+
+/// `/openapi.json`: open, like the CapabilityStatement.
+async fn openapi(State(state): State<Arc<AppState>>) -> Response {
+    let mut resp = state.openapi.clone().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 async fn not_found(uri: Uri) -> ApiError {

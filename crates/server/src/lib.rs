@@ -12,6 +12,7 @@ pub mod error;
 pub mod everything;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod request_id;
 pub mod transport;
 
@@ -49,6 +50,12 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         rest.documentation = Some(gnuhealth::systems::documentation(&ctx));
     }
     let capability = serde_json::to_vec(&capability).map_err(|e| e.to_string())?;
+    let types: Vec<&str> = gnuhealth::registry::all()
+        .iter()
+        .map(|d| d.type_name)
+        .collect();
+    let openapi = serde_json::to_vec(&openapi::document(env!("CARGO_PKG_VERSION"), &types))
+        .map_err(|e| e.to_string())?;
     let mut auth = auth::Authenticator::new(
         &secret,
         Duration::from_secs(cfg.auth_cache_seconds),
@@ -73,6 +80,7 @@ pub async fn state(cfg: &Config, url: &str, secret: Vec<u8>) -> Result<Arc<app::
         default_count: cfg.default_count.min(cfg.max_count),
         max_count: cfg.max_count,
         capability: capability.into(),
+        openapi: openapi.into(),
         transport: Arc::new(transport),
         audit: match &cfg.audit_log {
             Some(path) => Some(Arc::new(audit::AuditLog::open(path)?)),

@@ -25,6 +25,32 @@ async fn health_probes_answer_without_credentials() {
     }
 }
 
+#[tokio::test]
+async fn the_routes_are_described_in_openapi() {
+    let resp = client()
+        .get(format!("{}/openapi.json", server().base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc: serde_json::Value = resp.json().await.unwrap_or_default();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let types = &doc["paths"]["/{type}"]["get"]["parameters"][0]["schema"]["enum"];
+    let served: Vec<&str> = gnuhealth::registry::all()
+        .iter()
+        .map(|d| d.type_name)
+        .collect();
+    assert_eq!(types, &serde_json::json!(served));
+    for path in [
+        "/metadata",
+        "/auth/token",
+        "/{type}/{id}",
+        "/Patient/{id}/$everything",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+}
+
 /// The value of the metric line `name{labels}` (labels in the order the server writes).
 fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines()
