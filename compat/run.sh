@@ -138,6 +138,19 @@ run_pytest() {  # label logfile pytest-args...
     fi
 }
 
+run_script() {  # name label script args...: a test script of its own, its last lines summed up
+    local name=$1 label=$2 t0
+    shift 2
+    t0=$(date +%s.%N)
+    if bash "$@" > "$LOGS/$name.log" 2>&1; then
+        SUMMARY+=("$name: $(grep -E '(passed|failed|generated)' "$LOGS/$name.log" | tr '\n' ';')")
+    else
+        tail -n 40 "$LOGS/$name.log" >&2
+        fail "$label (log $LOGS/$name.log)"
+    fi
+    printf '>>> TIMING %s %.1f\n' "$name" "$(echo "$(date +%s.%N) - $t0" | bc)"
+}
+
 wait_for_metadata() {  # pid port: 0 once the server answers /metadata
     local pid=$1 port=$2
     for _ in $(seq 1 300); do
@@ -289,27 +302,13 @@ else
     case " $BACKENDS " in
         *" pg "*)
             echo "=== compat: two instances behind nginx on PostgreSQL"
-            t0=$(date +%s.%N)
-            if bash "$HERE/cluster.sh" "$BIN" "$PY" "$LOGS" > "$LOGS/pytest-cluster.log" 2>&1; then
-                SUMMARY+=("test_cluster: $(grep -E '(passed|failed)' "$LOGS/pytest-cluster.log" | tail -n 1)")
-            else
-                tail -n 40 "$LOGS/pytest-cluster.log" >&2
-                fail "two instances behind nginx (log $LOGS/pytest-cluster.log)"
-            fi
-            printf '>>> TIMING cluster %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+            run_script cluster "two instances behind nginx" "$HERE/cluster.sh" "$BIN" "$PY" "$LOGS"
             ;;
     esac
 
     # -----------------------------------------------------------------------
-    echo "=== compat: real FHIR clients (fhirpy, fhirclient, fhir-kit-client)"
-    t0=$(date +%s.%N)
-    if bash "$HERE/clients.sh" "$BIN" "$LOGS" > "$LOGS/clients.log" 2>&1; then
-        SUMMARY+=("clients: $(grep -E '(passed|failed)' "$LOGS/clients.log" | tail -n 1); $(tail -n 1 "$LOGS/clients.log")")
-    else
-        tail -n 40 "$LOGS/clients.log" >&2
-        fail "real FHIR clients (log $LOGS/clients.log)"
-    fi
-    printf '>>> TIMING clients %.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+    echo "=== compat: real FHIR clients (fhirpy, fhirclient, fhir-kit-client), schemathesis"
+    run_script clients "real FHIR clients and schemathesis" "$HERE/clients.sh" "$BIN" "$LOGS"
 
     # -----------------------------------------------------------------------
     echo "=== compat: database faults"
