@@ -59,6 +59,6 @@ awk -F, -v minutes="$MINUTES" 'NR > 1 {
     END {
         w = int(n / 6); if (w < 1) w = 1
         for (i = 1; i <= w; i++) { first += anon[i]; last += anon[n - w + i] }
-        printf "soak: %d min at %.0f req/s on average; RSS without file pages: first sixth %.1f MB, last sixth %.1f MB, peak %.1f MB\n",
+        printf "soak: %d min at %.0f req/s on average; RSS without file pages: first sixth %.1f MiB, last sixth %.1f MiB, peak %.1f MiB\n",
             minutes, rate / k, first / w / 1024, last / w / 1024, peak / 1024
     }' "$LOG/soak.csv"
