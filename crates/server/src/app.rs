@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let transport = state.transport.clone();
     let audit = state.audit.clone();
     let metrics = state.metrics.clone();
+    let view_state = state.clone();
     let routes = Router::new()
         .route("/", any(metadata))
         .route("/metadata", any(metadata))
@@ -74,11 +75,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             crate::audit::layer,
         ));
     // Client address and HSTS, size limits, OperationOutcome for every error; outermost,
-    // those OperationOutcomes in XML for clients that asked for XML.
+    // those OperationOutcomes in XML for clients that asked for XML; around that, every
+    // answer as a page for browsers.
     // Outermost of all, the metrics count every request, refused ones too, and the
     // request id marks every log line.
     crate::transport::layers(routes, transport)
         .layer(axum::middleware::from_fn(xml_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            view_state,
+            crate::browser_view::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::layer,
@@ -195,32 +201,50 @@ fn wants_xml(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Ap
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(false);
     };
-    // The quality each format is accepted with (RFC 9110 §12.5.1): the best of the ranges
-    // naming it, else the best of the wildcards.
-    let (mut json, mut xml, mut any) = (None::<f32>, None::<f32>, None::<f32>);
-    let best = |slot: &mut Option<f32>, q: f32| *slot = Some(slot.map_or(q, |s| s.max(q)));
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        match media.as_str() {
-            "" | "*/*" | "application/*" | "text/*" => best(&mut any, q),
-            m if JSON_TYPES.contains(&m) => best(&mut json, q),
-            m if XML_TYPES.contains(&m) => best(&mut xml, q),
-            _ => {}
-        }
-    }
-    let json = json.or(any).unwrap_or(0.0);
-    let xml = xml.or(any).unwrap_or(0.0);
-    if json <= 0.0 && xml <= 0.0 {
+    let q = AcceptQualities::of(accept);
+    if q.json <= 0.0 && q.xml <= 0.0 {
         return Err(ApiError::NotAcceptable(format!(
             "cannot produce any of '{accept}'; this server speaks application/fhir+json and application/fhir+xml"
         )));
     }
-    Ok(xml > json)
+    Ok(q.xml > q.json)
+}
+
+/// The quality an `Accept` header gives each format we can answer in (RFC 9110 §12.5.1):
+/// the best of the ranges naming it, else the best of the wildcards. HTML counts only
+/// when named: a wildcard means a program that takes whatever comes, not a person.
+pub(crate) struct AcceptQualities {
+    pub json: f32,
+    pub xml: f32,
+    pub html: f32,
+}
+
+impl AcceptQualities {
+    pub(crate) fn of(accept: &str) -> AcceptQualities {
+        let (mut json, mut xml, mut html, mut any) =
+            (None::<f32>, None::<f32>, None::<f32>, None::<f32>);
+        let best = |slot: &mut Option<f32>, q: f32| *slot = Some(slot.map_or(q, |s| s.max(q)));
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match media.as_str() {
+                "" | "*/*" | "application/*" | "text/*" => best(&mut any, q),
+                "text/html" => best(&mut html, q),
+                m if JSON_TYPES.contains(&m) => best(&mut json, q),
+                m if XML_TYPES.contains(&m) => best(&mut xml, q),
+                _ => {}
+            }
+        }
+        AcceptQualities {
+            json: json.or(any).unwrap_or(0.0),
+            xml: xml.or(any).unwrap_or(0.0),
+            html: html.unwrap_or(0.0),
+        }
+    }
 }
 
 /// Format, indentation and the elements asked for; 406 for a format we cannot produce,

@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod browser;
+pub mod browser_view;
 pub mod client;
 pub mod config;
 pub mod cursor;

@@ -48,6 +48,7 @@ async fn fetch(path: &str, accept: Option<&str>) -> Fetched {
 
 const XML: &str = "application/fhir+xml; charset=utf-8";
 const JSON: &str = "application/fhir+json; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
 
 fn from_xml(f: &Fetched) -> Value {
     assert_eq!(f.content_type, XML, "{}", f.body);
@@ -110,8 +111,11 @@ async fn format_parameter_and_accept_header_choose_the_format() {
         // Equal preference, or anything: JSON.
         ("application/xml, application/json", JSON),
         ("*/*", JSON),
-        ("text/html, */*;q=0.1", JSON),
-        ("text/html, application/fhir+xml;q=0.2", XML),
+        // HTML preferred: the browser view's page; a wildcard alone is not a browser.
+        ("text/html, */*;q=0.1", HTML),
+        ("text/html, application/fhir+xml;q=0.2", HTML),
+        ("text/html;q=0.2, application/fhir+xml", XML),
+        ("text/*", JSON),
         // A type named outranks a wildcard.
         ("application/fhir+json;q=0, */*", XML),
     ];
@@ -123,7 +127,7 @@ async fn format_parameter_and_accept_header_choose_the_format() {
     let f = fetch("/Patient/1?_format=json", Some("application/fhir+xml")).await;
     assert_eq!(f.content_type, JSON);
     for accept in [
-        "text/html",
+        "image/png",
         "application/fhir+xml;q=0, application/json;q=0",
     ] {
         let f = fetch("/Patient/1", Some(accept)).await;

@@ -154,7 +154,7 @@ async fn method_media_type_and_accept_errors() {
     assert_eq!(del.status().as_u16(), 405);
     let html = client()
         .get(format!("{base}/Patient/1"))
-        .header("accept", "text/html")
+        .header("accept", "image/png")
         .basic_auth(auth.0, auth.1)
         .send()
         .await

@@ -3,6 +3,8 @@
 // Several test binaries share this module, each using a part of it.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
