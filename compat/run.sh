@@ -21,6 +21,9 @@
 #   4. `$BIN demo --generate-only` into a temp file, run compat/test_schema.py
 #   4b. with PostgreSQL: compat/cluster.sh, two instances behind nginx (the
 #      shipped deploy/nginx-gnuhealth-fhir.conf) and compat/test_cluster.py
+#   4b'. with PostgreSQL: compat/browser.sh, the browser view in a real
+#      headless Chromium (compat/browser/test_browser.py): sign in, open a
+#      patient, follow its links, screenshots into the logs
 #   4c. compat/clients.sh: fhirpy, fhirclient and fhir-kit-client, unchanged,
 #      against the demo (compat/clients/)
 #   4d. compat/test_faults.py: PostgreSQL (a cluster of its own) stopped and
@@ -303,6 +306,8 @@ else
         *" pg "*)
             echo "=== compat: two instances behind nginx on PostgreSQL"
             run_script cluster "two instances behind nginx" "$HERE/cluster.sh" "$BIN" "$PY" "$LOGS"
+            echo "=== compat: the browser view in headless Chromium on PostgreSQL"
+            run_script browser "the browser view in Chromium" "$HERE/browser.sh" "$BIN" "$LOGS"
             ;;
     esac
 
