@@ -165,14 +165,20 @@ pub async fn healthz() -> Response {
     json(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
-/// `/readyz`: the database answers a read of GNU Health's patients table; else the
-/// OperationOutcome of why not (503 when it is unreachable or too slow).
+/// `/readyz`: the database answers a read of GNU Health's patients table; else a 503
+/// OperationOutcome (the cause goes to the log).
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let mut probe = state.db.sql();
     probe.push("SELECT COUNT(*) FROM (SELECT id FROM gnuhealth_patient LIMIT 1) t");
     match state.db.query(&probe).await {
         Ok(_) => json(StatusCode::OK, r#"{"status":"ready"}"#),
-        Err(e) => ApiError::from(e).into_response(),
+        // Whatever kept the probe from its answer (an outage, a statement timeout, a
+        // schema that is not GNU Health's), this instance cannot serve: 503, so that a
+        // load balancer takes it out.
+        Err(e) => {
+            tracing::warn!("readiness probe failed: {e}");
+            ApiError::Unavailable.into_response()
+        }
     }
 }
 
