@@ -84,6 +84,28 @@ fn page_json(html: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// Sign in as the demo user through the form opened at `form_path`, the form's `next`
+/// field set to `next`.
+async fn sign_in_returning_to(form_path: &str, next: &str) -> reqwest::Response {
+    let (nonce, csrf) = login_form_at(&server().base, form_path).await;
+    post_form(
+        &server().base,
+        "/auth/login",
+        &format!("ghf_csrf={nonce}"),
+        &[
+            ("csrf", &csrf),
+            ("login", DEMO_LOGIN),
+            ("password", DEMO_PASSWORD),
+            ("next", next),
+        ],
+    )
+    .await
+}
+
+fn redirected_to(resp: &reqwest::Response) -> Option<&str> {
+    resp.headers().get("location").and_then(|v| v.to_str().ok())
+}
+
 fn assert_is_page(status: u16, headers: &reqwest::header::HeaderMap, expected: u16) {
     assert_eq!(status, expected);
     assert_eq!(header(headers, "content-type"), "text/html; charset=utf-8");
@@ -106,24 +128,9 @@ async fn a_browser_is_sent_to_sign_in_and_brought_back_to_the_page() {
         "/auth/login?next=%2FPatient%2F1%3F_elements%3Dname%2CgeneralPractitioner"
     );
 
-    let (nonce, csrf) = login_form_at(&server().base, &location).await;
-    let resp = post_form(
-        &server().base,
-        "/auth/login",
-        &format!("ghf_csrf={nonce}"),
-        &[
-            ("csrf", &csrf),
-            ("login", DEMO_LOGIN),
-            ("password", DEMO_PASSWORD),
-            ("next", target),
-        ],
-    )
-    .await;
+    let resp = sign_in_returning_to(&location, target).await;
     assert_eq!(resp.status().as_u16(), 303);
-    assert_eq!(
-        resp.headers().get("location").and_then(|v| v.to_str().ok()),
-        Some(target)
-    );
+    assert_eq!(redirected_to(&resp), Some(target));
     let (session, _) = set_cookie(&resp, "ghf_session").unwrap_or_default();
     let cookies = format!("ghf_session={session}");
 
@@ -138,10 +145,7 @@ async fn a_browser_is_sent_to_sign_in_and_brought_back_to_the_page() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        resp.headers().get("location").and_then(|v| v.to_str().ok()),
-        Some(target)
-    );
+    assert_eq!(redirected_to(&resp), Some(target));
 }
 
 #[tokio::test]
@@ -154,25 +158,9 @@ async fn sign_in_returns_only_to_this_servers_pages() {
         "/Patient/1\r\nSet-Cookie: x=y",
         "/Patient/ü",
     ] {
-        let (nonce, csrf) = login_form_at(&server().base, "/auth/login").await;
-        let resp = post_form(
-            &server().base,
-            "/auth/login",
-            &format!("ghf_csrf={nonce}"),
-            &[
-                ("csrf", &csrf),
-                ("login", DEMO_LOGIN),
-                ("password", DEMO_PASSWORD),
-                ("next", next),
-            ],
-        )
-        .await;
+        let resp = sign_in_returning_to("/auth/login", next).await;
         assert_eq!(resp.status().as_u16(), 303);
-        assert_eq!(
-            resp.headers().get("location").and_then(|v| v.to_str().ok()),
-            Some("/auth/home"),
-            "next={next:?}"
-        );
+        assert_eq!(redirected_to(&resp), Some("/auth/home"), "next={next:?}");
     }
 }
 
