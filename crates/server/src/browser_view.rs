@@ -56,7 +56,15 @@ fn wants_page(req: &Request) -> bool {
 
 pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     if !wants_page(&req) {
-        return next.run(req).await;
+        let mut resp = next.run(req).await;
+        let fhir = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/fhir+"));
+        if fhir {
+            vary_by_accept(&mut resp);
+        }
+        return resp;
     }
     let target = req
         .uri()
@@ -109,7 +117,15 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
             page.headers_mut().append(name.clone(), value.clone());
         }
     }
+    vary_by_accept(&mut page);
     page
+}
+
+/// The same URL answers JSON, XML or a page as `Accept` asks: a cache must not give one
+/// client's format to another.
+fn vary_by_accept(resp: &mut Response) {
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
 }
 
 /// What a page links relative to.

@@ -297,6 +297,11 @@ async fn clients_other_than_browsers_get_fhir_as_before() {
             content_type.starts_with(expected),
             "{accept}: {content_type}"
         );
+        assert_eq!(
+            resp.headers().get("vary").and_then(|v| v.to_str().ok()),
+            Some("accept"),
+            "{accept}"
+        );
     }
     // An API client without credentials gets the 401 it always had.
     let resp = client
