@@ -91,6 +91,14 @@ pub(crate) fn safe_next(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// The `next` of a query or form, when it is a safe place to return to.
+fn next_of(pairs: &[(String, String)]) -> Option<&str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "next")
+        .and_then(|(_, v)| safe_next(v))
+}
+
 fn set_cookie(resp: &mut Response, name: &str, value: &str, path: &str, max_age: i64) {
     let text = format!(
         "{name}={value}; Path={path}; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict"
@@ -227,10 +235,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     if method == Method::GET || method == Method::HEAD {
         let query = query_pairs(&uri);
-        let next = query
-            .iter()
-            .find(|(k, _)| k == "next")
-            .and_then(|(_, v)| safe_next(v));
+        let next = next_of(&query);
         if session(&state, &headers).await.is_some() {
             return Ok(redirect(&state, next.unwrap_or("/auth/home")));
         }
@@ -251,10 +256,7 @@ pub async fn login(
             .unwrap_or_default()
     };
     let login = field("login");
-    let next = fields
-        .iter()
-        .find(|(k, _)| k == "next")
-        .and_then(|(_, v)| safe_next(v));
+    let next = next_of(&fields);
     audit(&ext, |e| {
         e.interaction = Some("login");
         e.user = Some(login.clone());

@@ -38,20 +38,20 @@ fn wants_page(req: &Request) -> bool {
     if req.method() != Method::GET || served_as_is(req.uri().path()) {
         return false;
     }
-    let format_named = req
-        .uri()
-        .query()
-        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "_format"));
-    if format_named {
-        return false;
-    }
-    req.headers()
+    let html_first = req
+        .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| {
             let q = AcceptQualities::of(accept);
             q.html > q.json.max(q.xml)
-        })
+        });
+    // `_format` wins over `Accept`; looked for only when a browser asks.
+    html_first
+        && !req
+            .uri()
+            .query()
+            .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "_format"))
 }
 
 pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
@@ -91,7 +91,11 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
     }
     let (parts, body) = resp.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ANSWER).await else {
-        return ApiError::Internal.into_response();
+        return ApiError::NotAcceptable(format!(
+            "the answer is larger than {} MB, too large for a page; ask for it with _format=json",
+            MAX_ANSWER >> 20
+        ))
+        .into_response();
     };
     let Ok(answer) = serde_json::from_slice::<Value>(&bytes) else {
         return ApiError::Internal.into_response();
