@@ -20,6 +20,8 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["FHIR_BASE"]
 CA = os.environ["FHIR_CA"]
@@ -77,6 +79,17 @@ def console_problems(driver):
     ]
 
 
+def follow(driver, element):
+    """Click a link or button and wait until the next page has replaced this one (a
+    click returns before the navigation it starts)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def heading(driver):
     return driver.find_element(By.TAG_NAME, "h1").text
 
@@ -107,7 +120,7 @@ def test_sign_in_open_a_patient_follow_its_links_and_sign_out(browser, patient_i
     shot(browser, "1-sign-in")
     browser.find_element(By.NAME, "login").send_keys(USER)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
     # Back on the patient's page: its narrative, its JSON.
     assert browser.current_url == f"{BASE}/Patient/{patient_id}", browser.current_url
@@ -120,7 +133,7 @@ def test_sign_in_open_a_patient_follow_its_links_and_sign_out(browser, patient_i
     shot(browser, "2-patient")
 
     # The page's link to the patient's Observations.
-    browser.find_element(By.LINK_TEXT, "Observation").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Observation"))
     assert heading(browser) == "Observation search (searchset)"
     expected = api(f"/Observation?patient=Patient/{patient_id}")
     entries = browser.find_elements(By.CSS_SELECTOR, "section h2 a")
@@ -132,12 +145,12 @@ def test_sign_in_open_a_patient_follow_its_links_and_sign_out(browser, patient_i
     # A next page, where there is one, then an entry's own page.
     nexts = browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")
     if nexts:
-        nexts[0].click()
+        follow(browser, nexts[0])
         assert heading(browser) == "Observation search (searchset)"
         assert "_cursor=" in browser.current_url
     first = browser.find_elements(By.CSS_SELECTOR, "section h2 a")[0]
     name = first.text
-    first.click()
+    follow(browser, first)
     assert heading(browser) == name
     observation = api("/" + name)
     subject = browser.find_element(
@@ -145,14 +158,14 @@ def test_sign_in_open_a_patient_follow_its_links_and_sign_out(browser, patient_i
     )
     shot(browser, "4-observation")
     # The reference back to the patient, from the JSON.
-    subject.click()
+    follow(browser, subject)
     assert heading(browser) == f"Patient/{patient_id}"
 
     assert console_problems(browser) == []
 
     # Signing out ends the session: the patient's page asks for the sign-in again.
     browser.get(f"{BASE}/auth/home")
-    browser.find_element(By.CSS_SELECTOR, "form[action='/auth/logout'] button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/auth/logout'] button"))
     assert heading(browser) == "Sign in"
     browser.get(f"{BASE}/Patient/{patient_id}")
     assert heading(browser) == "Sign in"
